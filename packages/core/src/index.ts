@@ -1,0 +1,57 @@
+export { type Clock, systemClock, type TimerHandle } from './clock.js';
+export { type Call, type CallContext, type Layer, pipeline, run } from './compose.js';
+export {
+  ConfigurationError,
+  InvalidArgumentError,
+  isTollgateError,
+  LimiterClosedError,
+  PermitStateError,
+  RequestTooLargeError,
+  StoreError,
+  TollgateError,
+  type TollgateErrorCode,
+  WaitAbortedError,
+  WaitTimeoutError,
+} from './errors.js';
+export {
+  type ChatContentPartLike,
+  type ChatEstimatorOptions,
+  type ChatMessageLike,
+  type ChatRequestLike,
+  chatEstimator,
+  defaultChatEstimator,
+  estimateTextTokens,
+  type TokenEstimate,
+  type TokenEstimator,
+} from './estimate.js';
+export { type ChatLayer, type LimitOptions, limit, openAIUsage } from './limit.js';
+export {
+  type AcquireOptions,
+  Limiter,
+  type LimiterEvents,
+  type LimiterOptions,
+  type LimiterSnapshot,
+  type WindowSnapshot,
+} from './limiter.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export type { Permit, PermitState, Usage } from './permit.js';
+export {
+  type AccountingMode,
+  defineQuota,
+  formatDuration,
+  type Quota,
+  type QuotaDefinition,
+  type QuotaWindow,
+  type WindowDefinition,
+  type WindowUnit,
+} from './quota.js';
+export type {
+  AdmitDecision,
+  MaybePromise,
+  Store,
+  StorePlan,
+  StoreSnapshot,
+  StoreWindow,
+  StoreWindowUsage,
+  Ticket,
+} from './store.js';

@@ -1,0 +1,38 @@
+/** A minimal typed event emitter: no dependency on Node's `events`, safe listeners. */
+export class Emitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<(event: never) => void>>();
+
+  on<E extends keyof Events>(event: E, listener: (payload: Events[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  has(event: keyof Events): boolean {
+    const set = this.listeners.get(event);
+    return set !== undefined && set.size > 0;
+  }
+
+  /** Calls each listener; a listener that throws is reported to `onListenerError`, not to the caller. */
+  emit<E extends keyof Events>(
+    event: E,
+    payload: Events[E],
+    onListenerError: (error: unknown) => void,
+  ): void {
+    const set = this.listeners.get(event);
+    if (set === undefined) return;
+    for (const listener of set) {
+      try {
+        (listener as (payload: Events[E]) => void)(payload);
+      } catch (error) {
+        onListenerError(error);
+      }
+    }
+  }
+}

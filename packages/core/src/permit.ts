@@ -1,0 +1,36 @@
+import type { TokenEstimate } from './estimate.js';
+
+/** What the provider reported for a request. Any field may be missing. */
+export interface Usage {
+  readonly promptTokens?: number;
+  readonly completionTokens?: number;
+  readonly totalTokens?: number;
+}
+
+export type PermitState = 'active' | 'settled' | 'cancelled';
+
+/**
+ * An admission. Settle it with the provider's usage when the response arrives, or cancel it
+ * when the request was never sent. A permit that is neither keeps its reservation booked
+ * (the safe choice: the provider may have counted it) and occupies an in-flight slot.
+ */
+export interface Permit {
+  /** Tokens booked in the windows at admission. */
+  readonly tokens: number;
+  /** The estimate the booking was made from, when the caller gave one. */
+  readonly estimate: TokenEstimate | undefined;
+  /** The limiter's clock at admission. */
+  readonly admittedAt: number;
+  /** How long the request waited for admission, in milliseconds. */
+  readonly waitedMs: number;
+  readonly state: PermitState;
+  /**
+   * Records what the provider reported. Under `actual` accounting the booking becomes the
+   * reported total (`totalTokens`, or prompt + completion); under `reserved` it stays, and the
+   * reported prompt tokens teach the limiter the estimator's bias. Without usage the booking
+   * stays as it is. Throws {@link PermitStateError} when already settled or cancelled.
+   */
+  settle(usage?: Usage): void;
+  /** Refunds the whole reservation: the request was never sent. Throws when already ended. */
+  cancel(): void;
+}

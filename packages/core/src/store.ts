@@ -1,0 +1,93 @@
+import type { WindowUnit } from './quota.js';
+
+/**
+ * A window as the store enforces it: the quota's window with the limiter's safety margin
+ * applied. Stores receive the whole plan on every call, so they hold no configuration.
+ */
+export interface StoreWindow {
+  readonly name: string;
+  readonly unit: WindowUnit;
+  /** Effective limit: the quota's limit less the margin ratio. */
+  readonly limit: number;
+  /** Effective length: the quota's length plus the margin in milliseconds. */
+  readonly windowMs: number;
+  /** Whether admissions on this window are spaced at `windowMs / limit` per unit. */
+  readonly paced: boolean;
+}
+
+/** Everything a store needs to decide for one quota. Built once by the limiter. */
+export interface StorePlan {
+  /** A stable text form of the windows; a store may use it to detect two plans on one key. */
+  readonly id: string;
+  readonly windows: ReadonlyArray<StoreWindow>;
+}
+
+/** Identifies one admission in the store, for settlement and cancellation. Opaque. */
+export type Ticket = string | number;
+
+/** The answer to {@link Store.admit}. */
+export interface AdmitDecision {
+  /** The store's clock when it decided, in milliseconds. */
+  readonly now: number;
+  /** One slot per candidate: its ticket when admitted, `undefined` when not. */
+  readonly tickets: ReadonlyArray<Ticket | undefined>;
+  /**
+   * When the first candidate that was not admitted (the head) can be, on the store's clock.
+   * Absent when every candidate was admitted.
+   */
+  readonly retryAt?: number;
+  /**
+   * An instant before `retryAt` at which a later candidate could fit (when backfilling): the
+   * caller should ask again then.
+   */
+  readonly wakeAt?: number;
+  /** What holds the head back: a window name, `pace:<window>`, `pause` or `throttle`. */
+  readonly blockedBy?: string;
+}
+
+/** Usage of one window at a store's instant. */
+export interface StoreWindowUsage {
+  readonly name: string;
+  readonly used: number;
+  /** The limit in force now: the plan's, or lower while throttled. */
+  readonly limit: number;
+}
+
+export interface StoreSnapshot {
+  readonly now: number;
+  readonly windows: ReadonlyArray<StoreWindowUsage>;
+  /** Admissions are held until this instant (store clock); 0 when not paused. */
+  readonly pausedUntil: number;
+  /** The throttle in force, if any. */
+  readonly throttle?: { readonly factor: number; readonly until: number };
+}
+
+/** A value, or a promise of it: in-process stores answer synchronously, remote ones later. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Where the windows of a quota live. A store makes every decision for a quota atomically and
+ * on its own clock, so many limiters (in one process or many) can share a quota.
+ *
+ * Methods may answer synchronously (the memory store does, which keeps the limiter's hot path
+ * free of extra promises) or with a promise (a remote store). Implementations must pass the
+ * conformance suite in `@tollgate/core/testing`.
+ */
+export interface Store {
+  /**
+   * Admits candidates in order while each fits every window, its pace and any pause. When
+   * one does not fit, it becomes the head: the store computes its earliest start and, if
+   * `candidates` holds more, admits any later candidate that fits now *and* does not delay
+   * that start (backfilling). `costs[i]` is candidate i's tokens; each costs one request.
+   */
+  admit(key: string, plan: StorePlan, costs: ReadonlyArray<number>): MaybePromise<AdmitDecision>;
+  /** Replaces the tokens booked for an admission (actual accounting). */
+  rebook(key: string, plan: StorePlan, ticket: Ticket, tokens: number): MaybePromise<void>;
+  /** Refunds an admission entirely: a request that was never sent. */
+  release(key: string, plan: StorePlan, ticket: Ticket): MaybePromise<void>;
+  /** Holds every admission of the quota for `durationMs`; returns the end, store clock. */
+  pause(key: string, plan: StorePlan, durationMs: number): MaybePromise<number>;
+  /** Scales every limit (and pace) by `factor` for `durationMs`; returns the end. */
+  throttle(key: string, plan: StorePlan, factor: number, durationMs: number): MaybePromise<number>;
+  snapshot(key: string, plan: StorePlan): MaybePromise<StoreSnapshot>;
+}

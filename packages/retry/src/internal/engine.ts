@@ -1,0 +1,154 @@
+import type { Classification } from '../classify.js';
+import {
+  RetryAbortedError,
+  RetryAfterTooLongError,
+  RetryBudgetExceededError,
+  RetryExhaustedError,
+  type RetryOutcome,
+} from '../errors.js';
+import type { GiveUpReason, LimiterFeedback, RetryPolicy } from '../policy.js';
+import { isResponseLike, readResponseBody } from './facts.js';
+import { firedSignal, raceSignals } from './signals.js';
+import { sleep } from './sleep.js';
+
+/** What the loop needs from its caller: `retrying` and the `retry()` layer differ only here. */
+export interface Attempts<T> {
+  /** Runs attempt number `attempt` (1-based). */
+  run(attempt: number): Promise<T>;
+  /** Whether the failed attempt had started handing a streamed body to its caller. */
+  bodyConsumed(attempt: number): boolean;
+  /** Tells a limiter about the failure (the layer); called before deciding to retry. */
+  feedback?(attempt: number, classification: Classification): Promise<LimiterFeedback | undefined>;
+}
+
+/**
+ * The retry loop. Resolves with the first successful attempt; rejects with the original error
+ * when it is not retryable, or with a RetryError saying why retrying stopped.
+ */
+export async function execute<T>(
+  policy: RetryPolicy,
+  attempts: Attempts<T>,
+  signals: ReadonlyArray<AbortSignal>,
+): Promise<T> {
+  const { clock } = policy;
+  const start = clock.now();
+  let previousBackoffMs: number | undefined;
+  let lastError: unknown;
+  let classification: Classification | undefined;
+  let feedback: LimiterFeedback | undefined;
+
+  const outcome = (made: number): RetryOutcome => ({
+    attempts: made,
+    elapsedMs: clock.now() - start,
+    lastError,
+    classification,
+  });
+  const giveUp = (reason: GiveUpReason, made: number, thrown: unknown): unknown => {
+    policy.onGiveUp?.({
+      reason,
+      attempts: made,
+      classification,
+      error: lastError,
+      thrown,
+      elapsedMs: clock.now() - start,
+      ...(feedback === undefined ? {} : { feedback }),
+    });
+    return thrown;
+  };
+
+  policy.budget?.recordCall();
+  for (let attempt = 1; ; attempt++) {
+    const firedBefore = firedSignal(signals);
+    if (firedBefore !== undefined) {
+      throw giveUp(
+        'aborted',
+        attempt - 1,
+        new RetryAbortedError(firedBefore.reason, outcome(attempt - 1)),
+      );
+    }
+    const result = await raceSignals(() => attempts.run(attempt), signals);
+    if (result.kind === 'value') return result.value;
+    if (result.kind === 'aborted') {
+      // The attempt is abandoned unsettled; lastError stays the previous attempt's, if any.
+      throw giveUp('aborted', attempt, new RetryAbortedError(result.reason, outcome(attempt)));
+    }
+    lastError = result.error;
+    classification = undefined;
+    feedback = undefined;
+
+    // The caller gave up: whatever the attempt threw is a consequence of that, not a failure.
+    const firedDuring = firedSignal(signals);
+    if (firedDuring !== undefined) {
+      throw giveUp('aborted', attempt, new RetryAbortedError(firedDuring.reason, outcome(attempt)));
+    }
+
+    const body = isResponseLike(lastError) ? await readResponseBody(lastError) : undefined;
+    classification = policy.classifier(lastError, {
+      now: clock.now(),
+      bodyConsumed: attempts.bodyConsumed(attempt),
+      ...(body === undefined ? {} : { body }),
+    });
+    // Feedback first: even when this call gives up, everyone sharing the quota should pause.
+    feedback = await attempts.feedback?.(attempt, classification);
+
+    if (!classification.retryable) throw giveUp('not-retryable', attempt, lastError);
+    if (attempt >= policy.maxAttempts) {
+      throw giveUp(
+        'max-attempts',
+        attempt,
+        new RetryExhaustedError('max-attempts', outcome(attempt)),
+      );
+    }
+
+    const hintMs = classification.retryAfterMs;
+    if (hintMs !== undefined && hintMs > policy.maxRetryAfterMs) {
+      const error = new RetryAfterTooLongError(
+        hintMs,
+        policy.maxRetryAfterMs,
+        'max-retry-after',
+        outcome(attempt),
+      );
+      throw giveUp('retry-after-too-long', attempt, error);
+    }
+    let delayMs: number;
+    if (hintMs !== undefined) {
+      delayMs = Math.ceil(hintMs);
+    } else {
+      const backoffMs = policy.backoff(attempt, previousBackoffMs);
+      previousBackoffMs = backoffMs;
+      delayMs = Number.isFinite(backoffMs) ? Math.ceil(Math.max(0, backoffMs)) : 0;
+    }
+
+    // Documented choice: a wait that would end past the time budget fails now, carrying the
+    // hint, instead of sleeping past the caller's deadline.
+    const remainingMs = policy.maxElapsedMs - (clock.now() - start);
+    if (delayMs > remainingMs) {
+      const error =
+        hintMs === undefined
+          ? new RetryExhaustedError('max-elapsed', outcome(attempt))
+          : new RetryAfterTooLongError(
+              hintMs,
+              Math.max(0, remainingMs),
+              'max-elapsed',
+              outcome(attempt),
+            );
+      throw giveUp(hintMs === undefined ? 'max-elapsed' : 'retry-after-too-long', attempt, error);
+    }
+    if (policy.budget !== undefined && !policy.budget.tryAcquireRetry()) {
+      throw giveUp('budget', attempt, new RetryBudgetExceededError(outcome(attempt)));
+    }
+
+    policy.onRetry?.({
+      attempt,
+      delayMs,
+      classification,
+      error: lastError,
+      elapsedMs: clock.now() - start,
+      ...(feedback === undefined ? {} : { feedback }),
+    });
+    const slept = await sleep(delayMs, clock, signals);
+    if (slept.aborted) {
+      throw giveUp('aborted', attempt, new RetryAbortedError(slept.reason, outcome(attempt)));
+    }
+  }
+}
