@@ -38,14 +38,14 @@ export type ChatLayer = <Req extends ChatRequestLike, Res>(next: Call<Req, Res>)
  * @example
  * const send = pipeline(limit(limiter))(callModel);
  */
-export function limit(
-  limiter: Limiter,
-  options?: LimitOptions<ChatRequestLike, unknown>,
-): ChatLayer;
 export function limit<Req, Res>(
   limiter: Limiter,
   options: LimitOptions<Req, Res> & { readonly estimate: (request: Req) => number | TokenEstimate },
 ): Layer<Req, Res>;
+export function limit(
+  limiter: Limiter,
+  options?: LimitOptions<ChatRequestLike, unknown>,
+): ChatLayer;
 export function limit<Req, Res>(
   limiter: Limiter,
   options: LimitOptions<Req, Res> = {},

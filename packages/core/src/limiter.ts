@@ -462,6 +462,7 @@ export class Limiter {
       }
     }
     this.pumping = false;
+    if (this.queue.size === 0) this.clearTimer();
   }
 
   /** One admission decision over the head of the queue; a promise when the store is remote. */

@@ -26,7 +26,6 @@ export {
   isRetryable,
   type Provider,
 } from './classify.js';
-export { type RetryClock, systemClock } from './clock.js';
 export {
   type ExhaustedReason,
   isRetryError,

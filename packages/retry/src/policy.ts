@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '@tollgate/core';
 import { type Backoff, exponentialFullJitter } from './backoff.js';
 import { type RetryBudget, retryBudget } from './budget.js';
 import {
@@ -7,7 +8,6 @@ import {
   createClassifier,
   type Provider,
 } from './classify.js';
-import { type RetryClock, systemClock } from './clock.js';
 import { RetryConfigurationError } from './errors.js';
 import { isAbortSignal } from './internal/signals.js';
 import {
@@ -114,7 +114,7 @@ export interface RetryPolicyOptions {
    */
   readonly budget?: RetryBudget | false;
   /** @default the system clock */
-  readonly clock?: RetryClock;
+  readonly clock?: Clock;
   /**
    * `retry()` layer: on request-rate and token-rate, pause the limiter that admitted the
    * attempt, for every caller of the quota. Turn off if the limiter learns from headers by
@@ -149,7 +149,7 @@ export interface RetryPolicy {
   readonly maxRetryAfterMs: number;
   readonly classifier: Classifier;
   readonly budget: RetryBudget | undefined;
-  readonly clock: RetryClock;
+  readonly clock: Clock;
   readonly pauseOnRateLimit: boolean;
   readonly defaultPauseMs: number;
   readonly burstThrottle: Required<BurstThrottle> | undefined;

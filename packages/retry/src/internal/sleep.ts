@@ -1,4 +1,4 @@
-import type { RetryClock } from '../clock.js';
+import type { Clock } from '@tollgate/core';
 
 /** How a sleep ended: its time passed, or a signal fired first (with the signal's reason). */
 export type SleepOutcome =
@@ -14,7 +14,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export function sleep(
   ms: number,
-  clock: RetryClock,
+  clock: Clock,
   signals: ReadonlyArray<AbortSignal>,
 ): Promise<SleepOutcome> {
   const already = signals.find((signal) => signal.aborted);

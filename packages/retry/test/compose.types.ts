@@ -1,0 +1,36 @@
+/**
+ * Compile-time checks (tsc only, not run): the `retry()` layer composes with core's real
+ * `pipeline` and `limit` types, as the README shows, without a runtime import of core.
+ */
+import type { Call, Layer, limit as Limit, Limiter, pipeline as Pipeline } from '@tollgate/core';
+import { retry } from '../src/index.js';
+
+declare const pipeline: typeof Pipeline;
+declare const limit: typeof Limit;
+declare const limiter: Limiter;
+
+interface ChatRequest {
+  readonly model: string;
+  readonly messages: ReadonlyArray<{ readonly role: 'user'; readonly content: string }>;
+  readonly max_tokens?: number;
+}
+interface ChatResponse {
+  readonly id: string;
+}
+declare const callModel: Call<ChatRequest, ChatResponse>;
+
+export const send: Call<ChatRequest, ChatResponse> = pipeline<ChatRequest, ChatResponse>(
+  retry({ provider: 'dashscope', maxElapsedMs: 300_000 }),
+  limit(limiter),
+)(callModel);
+
+export const retryOnly = pipeline(retry())(callModel);
+
+export const alone: Layer<ChatRequest, ChatResponse> = retry();
+export const nested: Layer<ChatRequest, ChatResponse> = pipeline(retry(), pipeline(retry()));
+
+// The field this package merges into core's CallContext.
+export const markConsumed: Call<ChatRequest, ChatResponse> = async (_request, context) => {
+  context.bodyConsumed = true;
+  return { id: 'x' };
+};
