@@ -12,6 +12,7 @@ import {
 } from './errors.js';
 import type { TokenEstimate } from './estimate.js';
 import { Emitter } from './internal/emitter.js';
+import { PromptBias } from './internal/prompt-bias.js';
 import { assertKnownKeys, isNonNegativeFinite } from './internal/validate.js';
 import { WaitQueue } from './internal/wait-queue.js';
 import { MemoryStore } from './memory-store.js';
@@ -29,9 +30,6 @@ import type {
 /** Windows up to this length are paced; longer ones (hourly, daily budgets) are not. */
 const PACED_WINDOW_MAX_MS = 60_000;
 const DEFAULT_LOOKAHEAD = 16;
-const BIAS_RATE = 0.1;
-const BIAS_MIN = 0.5;
-const BIAS_MAX = 4;
 
 export interface LimiterOptions {
   /** The quota to enforce: a {@link defineQuota} result or a definition. */
@@ -132,6 +130,8 @@ interface Request {
 }
 
 interface Waiter extends Request {
+  /** Recomputed from the estimate at each decision, as the learned bias moves. */
+  cost: number;
   readonly enqueuedAt: number;
   readonly resolve: (permit: Permit) => void;
   readonly reject: (error: TollgateError) => void;
@@ -167,13 +167,15 @@ export class Limiter {
   private readonly clock: Clock;
   private readonly plan: StorePlan;
   private readonly tokenLimits: ReadonlyArray<StoreWindow>;
+  /** The smallest token limit: no booking may exceed it (Infinity without token windows). */
+  private readonly maxTokens: number;
   private readonly lookahead: number;
   private readonly maxInFlight: number;
   private readonly defaultMaxWaitMs: number;
   private readonly events = new Emitter<LimiterEvents>();
   private readonly queue = new WaitQueue<Waiter>();
   private inFlight = 0;
-  private promptBias = 1;
+  private readonly promptBias = new PromptBias();
   /** Whether the store answered synchronously last time; enables the fast path. */
   private syncStore = false;
   private pumping = false;
@@ -204,6 +206,7 @@ export class Limiter {
     this.store = options.store ?? new MemoryStore({ clock: this.clock });
     this.plan = buildPlan(this.quota, options.margin ?? {}, options.pacing ?? true);
     this.tokenLimits = this.plan.windows.filter((window) => window.unit === 'tokens');
+    this.maxTokens = Math.min(...this.tokenLimits.map((window) => window.limit));
     this.lookahead = parseLookahead(options.packing ?? true);
     this.maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
     if (
@@ -315,7 +318,7 @@ export class Limiter {
           }),
       queued: this.queue.size,
       inFlight: this.inFlight,
-      promptBias: this.promptBias,
+      promptBias: this.promptBias.value,
     };
   }
 
@@ -351,6 +354,12 @@ export class Limiter {
     return new Promise<Permit>((resolve, reject) => this.enqueue(request, resolve, reject));
   }
 
+  /** An estimate's booking at the prompt bias learned so far, within what a window holds. */
+  private estimatedCost(estimate: TokenEstimate): number {
+    const cost = Math.ceil(estimate.prompt * this.promptBias.value) + Math.ceil(estimate.output);
+    return Math.min(cost, this.maxTokens);
+  }
+
   private parseRequest(options: AcquireOptions): Request | TollgateError {
     if (typeof options !== 'object' || options === null) {
       return new InvalidArgumentError('must be an object', 'acquire options');
@@ -381,7 +390,9 @@ export class Limiter {
         );
       }
       estimate = tokens;
-      cost = Math.ceil(tokens.prompt * this.promptBias) + Math.ceil(tokens.output);
+      // a bias learned above 1 never makes a request that fits unbiased too large
+      const unbiased = Math.ceil(tokens.prompt) + Math.ceil(tokens.output);
+      cost = unbiased <= this.maxTokens ? this.estimatedCost(tokens) : unbiased;
     }
     if (typeof priority !== 'number' || !Number.isFinite(priority)) {
       return new InvalidArgumentError('must be a finite number', 'priority');
@@ -473,6 +484,10 @@ export class Limiter {
       return undefined;
     }
     const candidates = this.queue.peek(Math.min(this.lookahead, slots));
+    // Estimates are booked at the bias learned by now, not the one when they queued.
+    for (const waiter of candidates) {
+      if (waiter.estimate !== undefined) waiter.cost = this.estimatedCost(waiter.estimate);
+    }
     const costs = candidates.map((waiter) => waiter.cost);
     let decision: MaybePromise<AdmitDecision>;
     try {
@@ -586,9 +601,7 @@ export class Limiter {
     this.endPermit(permit, 'settled');
     const estimate = permit.estimate;
     if (usage?.promptTokens !== undefined && estimate !== undefined && estimate.prompt > 0) {
-      const ratio = usage.promptTokens / estimate.prompt;
-      const learned = this.promptBias + BIAS_RATE * (ratio - this.promptBias);
-      this.promptBias = Math.min(BIAS_MAX, Math.max(BIAS_MIN, learned));
+      this.promptBias.learn(estimate.prompt, usage.promptTokens);
     }
     const actual =
       usage?.totalTokens ??

@@ -254,11 +254,42 @@ describe('Limiter: reservations and accounting', () => {
       permit.settle({ promptTokens: 1500, completionTokens: 0 });
     }
     const { promptBias } = await limiter.snapshot();
-    expect(promptBias).toBeGreaterThan(1.49);
-    expect(promptBias).toBeLessThanOrEqual(1.5);
+    // a steady ratio, with the small-sample headroom of 10% / √40
+    expect(promptBias).toBeCloseTo(1.5 * (1 + 0.1 / Math.sqrt(40)), 12);
     const permit = await limiter.acquire({ tokens: { prompt: 1000, output: 500 } });
     expect(permit.tokens).toBe(Math.ceil(1000 * promptBias) + 500);
     expect((await limiter.acquire({ tokens: 1000 })).tokens).toBe(1000); // a plain count is exact
+  });
+
+  it('books a queued estimate at the bias learned while it waited', async () => {
+    const { clock, limiter } = setup({ quota: { rpm: 1, tpm: 100_000 } });
+    const first = await limiter.acquire({ tokens: { prompt: 1000, output: 0 } });
+    const queued = track(clock, limiter.acquire({ tokens: { prompt: 1000, output: 100 } }));
+    first.settle({ promptTokens: 500, completionTokens: 0 }); // bias 1 → 0.5 × (1 + 10%)
+    await clock.advance(60_000);
+    expect(queued.permit?.tokens).toBe(550 + 100);
+  });
+
+  it('books a scattered prompt ratio at its recent peak', async () => {
+    const { clock, limiter } = setup({ quota: { tpm: 1_000_000 } });
+    for (const reported of [800, 1200, 800, 1200, 800, 1200, 800, 1200]) {
+      const permit = await limiter.acquire({ tokens: { prompt: 1000, output: 0 } });
+      permit.settle({ promptTokens: reported });
+      await clock.advance(1);
+    }
+    // the mean is 1.0, but a request booked at 1.0 would be under-booked half the time
+    expect((await limiter.snapshot()).promptBias).toBeCloseTo(1.2 * (1 + 0.1 / Math.sqrt(8)), 12);
+  });
+
+  it('never lets the learned bias make a request too large to fit', async () => {
+    const { clock, limiter } = setup({ quota: { tpm: 1000 } });
+    for (let i = 0; i < 30; i++) {
+      const permit = await limiter.acquire({ tokens: { prompt: 10, output: 0 } });
+      permit.settle({ promptTokens: 40 });
+      await clock.advance(60_000);
+    }
+    expect((await limiter.snapshot()).promptBias).toBeGreaterThan(3);
+    expect((await limiter.acquire({ tokens: { prompt: 900, output: 0 } })).tokens).toBe(1000);
   });
 
   it('actual accounting refunds what was not used', async () => {

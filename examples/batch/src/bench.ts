@@ -1,0 +1,173 @@
+/**
+ * The quota benchmark: the same deterministic long-context batch, against fresh simulators of
+ * qwen3-max's quota (per-second windows, burst guard, reserved accounting, rejected requests
+ * counted), drained by Tollgate and by what people write today.
+ *
+ *   pnpm bench:quota                       1,000 requests, simulated time x4
+ *   BENCH_SIZE=300 TIME_SCALE=10 pnpm bench:quota
+ *
+ * stdout: a table, then one JSON line per strategy.
+ */
+import { presets, startSimulator } from '@tollgate/simulator';
+import { lowerBoundSeconds, type QuotaRates } from './bound.js';
+import { formatReasons } from './report.js';
+import {
+  backoff,
+  bottleneck,
+  fixedInterval,
+  type Strategy,
+  sdkRetries,
+  tollgate,
+  warmUp,
+} from './strategies.js';
+import { syntheticBatch } from './workload.js';
+
+const env = process.env;
+const number = (name: string, fallback: number): number => {
+  const value = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
+  if (!(Number.isFinite(value) && value > 0)) throw new Error(`${name} must be a number > 0`);
+  return value;
+};
+
+const QUOTA: QuotaRates = { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 };
+const MODEL = 'qwen3-max';
+
+interface Row {
+  readonly strategy: string;
+  readonly accounting: 'reserved' | 'actual';
+  readonly completed: number;
+  readonly lost: number;
+  readonly r429: number;
+  readonly r429ByReason: Readonly<Record<string, number>>;
+  readonly makespanS: number;
+  readonly lowerBoundS: number;
+  readonly ratio: number;
+}
+
+async function measure(
+  strategy: Strategy,
+  accounting: 'reserved' | 'actual',
+  timeScale: number,
+  count: number,
+): Promise<Row> {
+  const items = syntheticBatch({ count });
+  const simulator = await startSimulator({
+    ...presets.qwen3Max,
+    timeScale,
+    accounting,
+    countRejected: true,
+  });
+  try {
+    const context = {
+      baseURL: simulator.url,
+      apiKey: simulator.apiKey,
+      model: MODEL,
+      items,
+      quota: QUOTA,
+      clock: simulator.clock,
+      timeScale,
+      accounting,
+    };
+    await warmUp(context);
+    simulator.reset();
+    const started = simulator.clock.now();
+    const outcome = await strategy.run(context);
+    const makespanS = (simulator.clock.now() - started) / 1000;
+    const stats = simulator.stats();
+    const costs = items.map((item) =>
+      accounting === 'reserved'
+        ? simulator.promptTokens(item.messages) + item.max_tokens
+        : simulator.promptTokens(item.messages) + simulator.completionTokens(item),
+    );
+    const lowerBoundS = lowerBoundSeconds(costs, QUOTA);
+    const r429ByReason = stats.rejected429ByReason;
+    return {
+      strategy: strategy.name,
+      accounting,
+      completed: outcome.completed,
+      lost: outcome.lost,
+      r429: Object.values(r429ByReason).reduce((sum, n) => sum + n, 0),
+      r429ByReason,
+      makespanS,
+      lowerBoundS,
+      ratio: makespanS / lowerBoundS,
+    };
+  } finally {
+    await simulator.close();
+  }
+}
+
+function formatTable(rows: ReadonlyArray<Row>): string {
+  const header = [
+    'strategy',
+    'accounting',
+    'completed',
+    'lost',
+    '429s',
+    'by reason',
+    'makespan s',
+    'bound s',
+    'ratio',
+  ];
+  const body = rows.map((row) => [
+    row.strategy,
+    row.accounting,
+    String(row.completed),
+    String(row.lost),
+    String(row.r429),
+    formatReasons(row.r429ByReason),
+    row.makespanS.toFixed(1),
+    row.lowerBoundS.toFixed(1),
+    row.ratio.toFixed(3),
+  ]);
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...body.map((cells) => cells[i]!.length)),
+  );
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const timeScale = number('TIME_SCALE', 4);
+  const count = number('BENCH_SIZE', 1000);
+  console.log(
+    `${count} requests (prompts of 500–3,000 tokens, max_tokens 2,000) against qwen3-max's quota ` +
+      `(${QUOTA.rpm} RPM, ${QUOTA.tpm.toLocaleString('en')} TPM, ${QUOTA.rps} RPS, ${QUOTA.tps.toLocaleString('en')} TPS, burst guard), ` +
+      `simulated time x${timeScale}; makespans in simulated seconds`,
+  );
+  const plan: Array<[Strategy, 'reserved' | 'actual']> = [
+    [tollgate, 'reserved'],
+    [tollgate, 'actual'],
+    [backoff, 'reserved'],
+    [fixedInterval, 'reserved'],
+    [bottleneck, 'reserved'],
+    [sdkRetries, 'reserved'],
+  ];
+  const rows: Row[] = [];
+  for (const [strategy, accounting] of plan) {
+    process.stderr.write(`running ${strategy.name} (${accounting}): ${strategy.description}\n`);
+    rows.push(await measure(strategy, accounting, timeScale, count));
+  }
+  console.log('');
+  console.log(formatTable(rows));
+  console.log('');
+  for (const row of rows) {
+    console.log(
+      JSON.stringify({
+        strategy: row.accounting === 'actual' ? `${row.strategy}-actual` : row.strategy,
+        completed: row.completed,
+        lost: row.lost,
+        r429: row.r429,
+        ratio: Math.round(row.ratio * 1000) / 1000,
+        makespanS: Math.round(row.makespanS * 10) / 10,
+        lowerBoundS: Math.round(row.lowerBoundS * 10) / 10,
+      }),
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,204 @@
+import { type Clock, Limiter } from '@tollgate/core';
+import { withTollgate } from '@tollgate/openai';
+import Bottleneck from 'bottleneck';
+import OpenAI from 'openai';
+import type { QuotaRates } from './bound.js';
+import type { BatchItem } from './workload.js';
+import { seededRandom } from './workload.js';
+
+/** Everything a strategy needs to drain a batch against one endpoint. */
+export interface StrategyContext {
+  readonly baseURL: string;
+  readonly apiKey: string;
+  readonly model: string;
+  readonly items: ReadonlyArray<BatchItem>;
+  readonly quota: QuotaRates;
+  /** The endpoint's clock: simulated time when the simulator runs scaled. */
+  readonly clock: Clock;
+  /** Simulated milliseconds per real millisecond (1 against a real endpoint). */
+  readonly timeScale: number;
+  readonly accounting: 'reserved' | 'actual';
+}
+
+/** What a strategy reports: how many calls succeeded; the rest were lost. */
+export interface StrategyOutcome {
+  readonly completed: number;
+  readonly lost: number;
+}
+
+export interface Strategy {
+  readonly name: string;
+  readonly description: string;
+  run(context: StrategyContext): Promise<StrategyOutcome>;
+}
+
+const ATTEMPTS = 5;
+const WORKERS = 32;
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 32_000;
+
+/** Sleeps `ms` of the endpoint's (possibly simulated) time. */
+const sleep = (clock: Clock, ms: number) =>
+  new Promise<void>((resolve) => {
+    clock.setTimeout(resolve, ms);
+  });
+
+const request = (context: StrategyContext, item: BatchItem) => ({
+  model: context.model,
+  messages: [...item.messages],
+  max_tokens: item.max_tokens,
+});
+
+/**
+ * One tiny call before the clock starts: the first request on a cold client reaches the server
+ * tens of ms late, which a scaled clock magnifies. Every strategy gets the same warm-up.
+ */
+export async function warmUp(context: StrategyContext): Promise<void> {
+  const client = plainClient(context);
+  await client.chat.completions.create({
+    model: context.model,
+    messages: [{ role: 'user', content: 'hi' }],
+    max_tokens: 1,
+  });
+}
+
+/** A plain client: the SDK's retries off, so the strategy's own policy is all there is. */
+const plainClient = (context: StrategyContext, maxRetries = 0) =>
+  new OpenAI({ baseURL: context.baseURL, apiKey: context.apiKey, maxRetries });
+
+/** What most people write: exponential backoff with full jitter, five attempts, on 429/5xx. */
+async function withBackoff(
+  context: StrategyContext,
+  random: () => number,
+  call: () => Promise<unknown>,
+): Promise<boolean> {
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      const status = error instanceof OpenAI.APIError ? error.status : undefined;
+      const retryable = status === 429 || (status !== undefined && status >= 500);
+      if (!retryable || attempt === ATTEMPTS) return false;
+      const cap = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+      await sleep(context.clock, random() * cap);
+    }
+  }
+  return false;
+}
+
+/** Runs `work` over the items with `workers` concurrent workers; counts successes. */
+async function pool(
+  items: ReadonlyArray<BatchItem>,
+  workers: number,
+  work: (item: BatchItem) => Promise<boolean>,
+): Promise<StrategyOutcome> {
+  let next = 0;
+  let completed = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        if (await work(item)) completed++;
+      }
+    }),
+  );
+  return { completed, lost: items.length - completed };
+}
+
+export const tollgate: Strategy = {
+  name: 'tollgate',
+  description: '@tollgate/openai: every call admitted by the limiter, retried through it',
+  async run(context) {
+    const limiter = new Limiter({
+      quota: { ...context.quota, accounting: context.accounting },
+      clock: context.clock,
+      // ~10 ms of real jitter between admission and arrival, in simulated time
+      margin: { ms: 10 * context.timeScale },
+    });
+    const client = withTollgate(plainClient(context), {
+      limiter,
+      retry: { provider: 'dashscope', clock: context.clock },
+    });
+    const results = await Promise.allSettled(
+      context.items.map((item) => client.chat.completions.create(request(context, item))),
+    );
+    limiter.close();
+    const completed = results.filter((result) => result.status === 'fulfilled').length;
+    return { completed, lost: context.items.length - completed };
+  },
+};
+
+export const backoff: Strategy = {
+  name: 'backoff',
+  description: `exponential backoff with full jitter, ${ATTEMPTS} attempts, ${WORKERS} workers`,
+  async run(context) {
+    const client = plainClient(context);
+    const random = seededRandom(1);
+    return pool(context.items, WORKERS, (item) =>
+      withBackoff(context, random, () => client.chat.completions.create(request(context, item))),
+    );
+  },
+};
+
+export const fixedInterval: Strategy = {
+  name: 'fixed-interval',
+  description: 'a queue sending one request every 60/RPM s, with the same backoff',
+  async run(context) {
+    const client = plainClient(context);
+    const random = seededRandom(2);
+    const spacingMs = 60_000 / context.quota.rpm;
+    const calls: Array<Promise<boolean>> = [];
+    for (const item of context.items) {
+      calls.push(
+        withBackoff(context, random, () => client.chat.completions.create(request(context, item))),
+      );
+      await sleep(context.clock, spacingMs);
+    }
+    const completed = (await Promise.all(calls)).filter(Boolean).length;
+    return { completed, lost: context.items.length - completed };
+  },
+};
+
+export const bottleneck: Strategy = {
+  name: 'bottleneck',
+  description: 'bottleneck: reservoir of RPM per minute, minTime 1/RPS, the same backoff',
+  async run(context) {
+    const client = plainClient(context);
+    const random = seededRandom(3);
+    // Bottleneck keeps real time; scale its intervals to the endpoint's clock.
+    const scale = 1 / context.timeScale;
+    const limiter = new Bottleneck({
+      reservoir: context.quota.rpm,
+      reservoirRefreshAmount: context.quota.rpm,
+      reservoirRefreshInterval: 60_000 * scale,
+      minTime: (1000 / context.quota.rps) * scale,
+    });
+    const results = await Promise.all(
+      context.items.map((item) =>
+        withBackoff(context, random, () =>
+          limiter.schedule(() => client.chat.completions.create(request(context, item))),
+        ),
+      ),
+    );
+    await limiter.stop({ dropWaitingJobs: true });
+    const completed = results.filter(Boolean).length;
+    return { completed, lost: context.items.length - completed };
+  },
+};
+
+export const sdkRetries: Strategy = {
+  name: 'openai-sdk',
+  description: `the openai SDK's own retries (maxRetries 2, its default), ${WORKERS} workers`,
+  async run(context) {
+    const client = plainClient(context, 2);
+    return pool(context.items, WORKERS, async (item) => {
+      try {
+        await client.chat.completions.create(request(context, item));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * Compile-time checks (tsc only, not run): a wrapped client keeps the SDK's own types.
+ */
+import { Limiter } from '@tollgate/core';
+import OpenAI, { AzureOpenAI } from 'openai';
+import type { Stream } from 'openai/streaming';
+import { tollgateFetch, withTollgate } from '../src/index.js';
+
+const limiter = new Limiter({ quota: { rpm: 600, tpm: 1_000_000 } });
+
+export async function typed(): Promise<void> {
+  const client = withTollgate(new OpenAI({ apiKey: 'sk-test' }), { limiter });
+  const reply: OpenAI.Chat.Completions.ChatCompletion = await client.chat.completions.create({
+    model: 'qwen3-max',
+    messages: [{ role: 'user', content: 'Hi' }],
+  });
+  const stream: Stream<OpenAI.Chat.Completions.ChatCompletionChunk> =
+    await client.chat.completions.create({
+      model: 'qwen3-max',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
+  void reply;
+  void stream;
+
+  // The subclass survives.
+  const azure: AzureOpenAI = withTollgate(
+    new AzureOpenAI({ apiKey: 'k', endpoint: 'https://x', apiVersion: '2024-10-21' }),
+    {
+      limiter,
+      retry: { provider: 'openai', maxAttempts: 8 },
+    },
+  );
+  void azure;
+
+  // The fetch slots into the SDK's own option.
+  const direct = new OpenAI({
+    apiKey: 'sk-test',
+    fetch: tollgateFetch({ limiter }),
+    maxRetries: 0,
+  });
+  void direct;
+
+  // @ts-expect-error the transport belongs to the client
+  withTollgate(new OpenAI({ apiKey: 'sk-test' }), { limiter, fetch: globalThis.fetch });
+  // @ts-expect-error a limiter is required
+  withTollgate(new OpenAI({ apiKey: 'sk-test' }), {});
+}

@@ -1,0 +1,45 @@
+import { Limiter, type LimiterOptions, type QuotaDefinition } from '@tollgate/core';
+import { type Simulator, type SimulatorConfig, startSimulator } from '@tollgate/simulator';
+import { afterEach } from 'vitest';
+
+const running = new Set<Simulator>();
+
+afterEach(async () => {
+  await Promise.all([...running].map((simulator) => simulator.close()));
+  running.clear();
+});
+
+/** A simulator closed after the test. */
+export async function simulator(config: SimulatorConfig): Promise<Simulator> {
+  const started = await startSimulator(config);
+  running.add(started);
+  return started;
+}
+
+/**
+ * A limiter on the simulator's scaled clock, so both agree on what a minute is. Its margin is
+ * 50 real milliseconds whatever the scale: event-loop jitter between the limiter's admission
+ * and the simulator's arrival is real time, not simulated time.
+ */
+export function limiterFor(
+  sim: Simulator,
+  quota: QuotaDefinition,
+  options: Omit<LimiterOptions, 'quota' | 'clock'> = {},
+): Limiter {
+  return new Limiter({
+    quota,
+    clock: sim.clock,
+    margin: { ms: 50 * sim.clock.timeScale },
+    ...options,
+  });
+}
+
+/** A user message of about `words` English words (the simulator counts o200k tokens). */
+export function prompt(words: number, seed = 0): string {
+  const vocabulary = ['quota', 'window', 'token', 'request', 'limit', 'minute', 'second', 'model'];
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) out.push(vocabulary[(i * 7 + seed * 13) % vocabulary.length]!);
+  return `Summarise item ${seed}: ${out.join(' ')}.`;
+}
+
+export const user = (content: string) => [{ role: 'user' as const, content }];

@@ -1,0 +1,6 @@
+export {
+  RedisStore,
+  type RedisStoreMode,
+  type RedisStoreOptions,
+  type UnavailabilityPolicy,
+} from './redis-store.js';

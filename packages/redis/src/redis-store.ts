@@ -1,0 +1,462 @@
+import {
+  type AdmitDecision,
+  type Clock,
+  ConfigurationError,
+  InvalidArgumentError,
+  MemoryStore,
+  type Store,
+  StoreError,
+  type StorePlan,
+  type StoreSnapshot,
+  type Ticket,
+} from '@tollgate/core';
+import type { Cluster, Redis } from 'ioredis';
+import {
+  blockedByName,
+  packDoubles,
+  packPlan,
+  scalePlan,
+  shortHash,
+  unpackDoubles,
+} from './internal/codec.js';
+import { conflictingPlan, isUnavailable } from './internal/errors.js';
+import { SCRIPTS, type ScriptName } from './internal/scripts.js';
+import { withTimeout } from './internal/timeout.js';
+
+/**
+ * What the store does while Redis does not answer:
+ *
+ * - `'fail-closed'` — every admission rejects with `StoreError` (the limiter rejects its
+ *   waiters with it). Never more than the quota, at the price of availability.
+ * - `{ fallback: 'memory', share }` — this process decides on its own, in memory, against
+ *   `share` of every limit (for N processes, `1 / N`), and goes back to Redis once it answers.
+ *   Keeps serving, at the price of exactness during the outage (see the README).
+ */
+export type UnavailabilityPolicy =
+  | 'fail-closed'
+  | { readonly fallback: 'memory'; readonly share: number };
+
+/** Where the store's decisions come from now; see {@link RedisStore.mode}. */
+export type RedisStoreMode = 'redis' | 'fallback' | 'unavailable';
+
+export interface RedisStoreOptions {
+  /**
+   * An ioredis `Redis` or `Cluster` client. The store borrows it: it defines its scripts on it
+   * and never connects, quits or disconnects it.
+   */
+  readonly client: Redis | Cluster;
+  /** Every key the store writes starts with `<prefix>:`. @default 'tollgate' */
+  readonly prefix?: string;
+  /**
+   * For tests and simulations only: decide on this clock (its `now()` is sent with every call)
+   * instead of the Redis server's. Keys still expire on the server's clock, so the clock must
+   * not run slower than real time. @default the server's clock (`TIME` in the scripts)
+   */
+  readonly clock?: Clock;
+  /**
+   * How long any call waits for Redis before it counts as unavailable. Lower it to fail (or
+   * fall back) faster; raise it for a distant server. @default 500
+   */
+  readonly commandTimeoutMs?: number;
+  /** What to do while Redis does not answer. @default 'fail-closed' */
+  readonly onUnavailable?: UnavailabilityPolicy;
+}
+
+const OPTION_KEYS = ['client', 'prefix', 'clock', 'commandTimeoutMs', 'onUnavailable'];
+/** While Redis is unavailable, a probe goes out at most this often (on the next call). */
+const PROBE_INTERVAL_MS = 250;
+/** Fallback tickets carry this prefix, so settlement finds its way back to memory. */
+const MEMORY_TICKET = 'm:';
+
+type ScriptCommand = (this: unknown, ...args: Array<string | Buffer>) => Promise<unknown>;
+
+const COMMAND_NAMES = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, lua]) => [name, `tollgate_${name}_${shortHash(lua)}`]),
+) as Record<ScriptName, string>;
+
+interface Outage {
+  readonly cause: unknown;
+  /** The Redis key of the call that failed: the probe asks the node serving it. */
+  readonly key: string;
+}
+
+/**
+ * A {@link Store} on Redis: every process (and machine) using the same Redis, prefix and key
+ * shares one quota exactly. Each admission is one script call that decides every window of
+ * the quota, every candidate, at once, on the Redis server's clock. Works on Redis Cluster:
+ * all the keys of a quota live in one hash slot.
+ *
+ * @example
+ * const redis = new Redis(process.env.REDIS_URL);
+ * const limiter = new Limiter({
+ *   quota: { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 },
+ *   store: new RedisStore({ client: redis }),
+ *   key: 'dashscope:acct-1:qwen3-max',
+ * });
+ */
+export class RedisStore implements Store {
+  private readonly client: Redis | Cluster;
+  private readonly prefix: string;
+  private readonly clock: Clock | undefined;
+  private readonly commandTimeoutMs: number;
+  private readonly share: number | undefined;
+  private fallbackStore: MemoryStore | undefined;
+  private readonly scaledPlans = new WeakMap<StorePlan, StorePlan>();
+  private outage: Outage | undefined;
+  private probing: Promise<boolean> | undefined;
+  private lastProbeAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: RedisStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigurationError('must be an object', 'RedisStore options');
+    }
+    for (const name in options) {
+      if (!OPTION_KEYS.includes(name)) {
+        throw new ConfigurationError(
+          `unknown option '${name}' (known: ${OPTION_KEYS.join(', ')})`,
+          `RedisStore.${name}`,
+        );
+      }
+    }
+    const { client, prefix = 'tollgate', clock, commandTimeoutMs = 500 } = options;
+    if (
+      typeof client !== 'object' ||
+      client === null ||
+      typeof client.defineCommand !== 'function'
+    ) {
+      throw new ConfigurationError(
+        'must be an ioredis Redis or Cluster client',
+        'RedisStore.client',
+      );
+    }
+    if (typeof prefix !== 'string' || prefix === '') {
+      throw new ConfigurationError('must be a non-empty string', 'RedisStore.prefix');
+    }
+    if (clock !== undefined && (typeof clock !== 'object' || typeof clock?.now !== 'function')) {
+      throw new ConfigurationError('must be a Clock (with now())', 'RedisStore.clock');
+    }
+    if (
+      typeof commandTimeoutMs !== 'number' ||
+      !Number.isFinite(commandTimeoutMs) ||
+      commandTimeoutMs <= 0
+    ) {
+      throw new ConfigurationError('must be a finite number > 0', 'RedisStore.commandTimeoutMs');
+    }
+    this.client = client;
+    this.prefix = prefix;
+    this.clock = clock;
+    this.commandTimeoutMs = commandTimeoutMs;
+    this.share = parsePolicy(options.onUnavailable ?? 'fail-closed');
+    const commands = client as unknown as Record<string, unknown>;
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      const command = COMMAND_NAMES[name as ScriptName];
+      if (typeof commands[command] !== 'function') {
+        client.defineCommand(command, { numberOfKeys: 1, lua });
+      }
+    }
+  }
+
+  /**
+   * Where decisions come from now: `'redis'`; `'fallback'` while Redis is unavailable and the
+   * policy is `{ fallback: 'memory' }`; `'unavailable'` while it is unavailable and the policy
+   * is `'fail-closed'` (admissions reject). For health checks and metrics.
+   */
+  get mode(): RedisStoreMode {
+    if (this.outage === undefined) return 'redis';
+    return this.share === undefined ? 'unavailable' : 'fallback';
+  }
+
+  async admit(key: string, plan: StorePlan, costs: ReadonlyArray<number>): Promise<AdmitDecision> {
+    costs.forEach((cost, index) => {
+      if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
+        throw new InvalidArgumentError(
+          `must be a finite number >= 0, got ${cost}`,
+          `costs[${index}]`,
+        );
+      }
+    });
+    return this.run(
+      key,
+      plan,
+      'admit',
+      costs,
+      (reply) => parseDecision(reply, plan, costs.length),
+      (memory, scaled) => {
+        const decision = memory.admit(key, scaled, costs);
+        return {
+          ...decision,
+          tickets: decision.tickets.map((ticket) =>
+            ticket === undefined ? undefined : `${MEMORY_TICKET}${ticket}`,
+          ),
+        };
+      },
+    );
+  }
+
+  async rebook(key: string, plan: StorePlan, ticket: Ticket, tokens: number): Promise<void> {
+    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
+      throw new InvalidArgumentError(`must be a finite number >= 0, got ${tokens}`, 'tokens');
+    }
+    const memoryTicket = this.memoryTicket(ticket);
+    if (memoryTicket !== undefined) {
+      this.fallbackStore?.rebook(key, this.scaled(plan), memoryTicket, tokens);
+      return;
+    }
+    await this.settle(key, plan, 'rebook', [Number(ticket), tokens]);
+  }
+
+  async release(key: string, plan: StorePlan, ticket: Ticket): Promise<void> {
+    const memoryTicket = this.memoryTicket(ticket);
+    if (memoryTicket !== undefined) {
+      this.fallbackStore?.release(key, this.scaled(plan), memoryTicket);
+      return;
+    }
+    await this.settle(key, plan, 'release', [Number(ticket)]);
+  }
+
+  pause(key: string, plan: StorePlan, durationMs: number): Promise<number> {
+    return this.run(key, plan, 'pause', [durationMs], parseInstant, (memory, scaled) =>
+      memory.pause(key, scaled, durationMs),
+    );
+  }
+
+  throttle(key: string, plan: StorePlan, factor: number, durationMs: number): Promise<number> {
+    return this.run(key, plan, 'throttle', [factor, durationMs], parseInstant, (memory, scaled) =>
+      memory.throttle(key, scaled, factor, durationMs),
+    );
+  }
+
+  snapshot(key: string, plan: StorePlan): Promise<StoreSnapshot> {
+    return this.run(
+      key,
+      plan,
+      'snapshot',
+      [],
+      (reply) => parseSnapshot(reply, plan),
+      (memory, scaled) => memory.snapshot(key, scaled),
+    );
+  }
+
+  /** The Redis key holding `key`'s quota: one hash slot per quota, thanks to the hash tag. */
+  private redisKey(key: string): string {
+    return `${this.prefix}:{${key}}:q`;
+  }
+
+  /**
+   * One script call on Redis, or — while Redis is unavailable — the policy: a `StoreError`,
+   * or the in-memory fallback's answer.
+   */
+  private async run<T>(
+    key: string,
+    plan: StorePlan,
+    script: ScriptName,
+    extra: ReadonlyArray<number>,
+    parse: (reply: unknown) => T,
+    fallback: (memory: MemoryStore, scaled: StorePlan) => T,
+  ): Promise<T> {
+    const redisKey = this.redisKey(key);
+    if (this.outage !== undefined) {
+      const probe = this.probe();
+      if (this.share !== undefined) return fallback(this.memory(), this.scaled(plan));
+      if (probe === undefined || !(await probe)) throw this.unavailableError(this.outage);
+    }
+    const args = this.arguments(redisKey, plan, extra);
+    let reply: unknown;
+    try {
+      reply = await withTimeout(this.invoke(script, args), this.commandTimeoutMs);
+    } catch (error) {
+      const outage = this.failed(key, redisKey, script, error);
+      if (this.share === undefined) throw this.unavailableError(outage);
+      return fallback(this.memory(), this.scaled(plan));
+    }
+    return parse(reply);
+  }
+
+  /** Settlement is not gated by an outage: ioredis may still deliver it once Redis is back. */
+  private async settle(
+    key: string,
+    plan: StorePlan,
+    script: 'rebook' | 'release',
+    extra: ReadonlyArray<number>,
+  ): Promise<void> {
+    const redisKey = this.redisKey(key);
+    const args = this.arguments(redisKey, plan, extra);
+    try {
+      await withTimeout(this.invoke(script, args), this.commandTimeoutMs);
+    } catch (error) {
+      const outage = this.failed(key, redisKey, script, error);
+      throw new StoreError(`Redis ${script} may not have been recorded: ${messageOf(error)}`, {
+        cause: outage.cause,
+      });
+    }
+  }
+
+  /**
+   * Classifies a failed call: a plan conflict or a script error is thrown at once; anything
+   * that means Redis is unreachable opens an outage (returned).
+   */
+  private failed(key: string, redisKey: string, script: ScriptName, error: unknown): Outage {
+    const storedPlan = conflictingPlan(error);
+    if (storedPlan !== undefined) {
+      throw new ConfigurationError(
+        `already holds a different quota (${storedPlan}); give each quota its own key`,
+        `key '${key}'`,
+      );
+    }
+    if (!isUnavailable(error)) {
+      throw new StoreError(`Redis ${script} failed: ${messageOf(error)}`, { cause: error });
+    }
+    this.outage = { cause: error, key: redisKey };
+    return this.outage;
+  }
+
+  /** A script's arguments: the quota's key, the call (clock, then numbers), the plan. */
+  private arguments(
+    redisKey: string,
+    plan: StorePlan,
+    extra: ReadonlyArray<number>,
+  ): ReadonlyArray<string | Buffer> {
+    const now = this.clock === undefined ? Number.NaN : this.clock.now();
+    return [redisKey, packDoubles([now, ...extra]), plan.id, packPlan(plan)];
+  }
+
+  /** Sends one script call; its packed reply comes back as a Buffer (the command's Buffer form). */
+  private invoke(script: ScriptName, args: ReadonlyArray<string | Buffer>): Promise<unknown> {
+    const command = (this.client as unknown as Record<string, ScriptCommand>)[
+      `${COMMAND_NAMES[script]}Buffer`
+    ];
+    if (command === undefined) return Promise.reject(new Error(`script ${script} not defined`));
+    return command.call(this.client, ...args);
+  }
+
+  /**
+   * While Redis is unavailable: asks the node serving the failed key whether it answers again,
+   * at most once per {@link PROBE_INTERVAL_MS}. Returns the probe when one is running.
+   */
+  private probe(): Promise<boolean> | undefined {
+    const outage = this.outage;
+    if (outage === undefined) return Promise.resolve(true);
+    if (this.probing !== undefined) return this.probing;
+    const now = Date.now();
+    if (now - this.lastProbeAt < PROBE_INTERVAL_MS) return undefined;
+    this.lastProbeAt = now;
+    const probing = withTimeout(this.client.exists(outage.key), this.commandTimeoutMs).then(
+      () => {
+        if (this.outage === outage) this.outage = undefined;
+        return true;
+      },
+      () => false,
+    );
+    this.probing = probing;
+    probing.then(() => {
+      if (this.probing === probing) this.probing = undefined;
+    });
+    return probing;
+  }
+
+  private unavailableError(outage: Outage): StoreError {
+    return new StoreError(`Redis is unavailable: ${messageOf(outage.cause)}`, {
+      cause: outage.cause,
+    });
+  }
+
+  private memory(): MemoryStore {
+    this.fallbackStore ??= new MemoryStore(this.clock === undefined ? {} : { clock: this.clock });
+    return this.fallbackStore;
+  }
+
+  private scaled(plan: StorePlan): StorePlan {
+    let scaled = this.scaledPlans.get(plan);
+    if (scaled === undefined) {
+      scaled = scalePlan(plan, this.share ?? 1);
+      this.scaledPlans.set(plan, scaled);
+    }
+    return scaled;
+  }
+
+  /** The memory store's ticket inside a fallback ticket (`m:12` → 12), else undefined. */
+  private memoryTicket(ticket: Ticket): number | undefined {
+    if (typeof ticket !== 'string' || !ticket.startsWith(MEMORY_TICKET)) return undefined;
+    return Number(ticket.slice(MEMORY_TICKET.length));
+  }
+}
+
+function parsePolicy(policy: UnavailabilityPolicy): number | undefined {
+  if (policy === 'fail-closed') return undefined;
+  const path = 'RedisStore.onUnavailable';
+  if (typeof policy !== 'object' || policy === null) {
+    throw new ConfigurationError("must be 'fail-closed' or { fallback: 'memory', share }", path);
+  }
+  for (const name in policy) {
+    if (name !== 'fallback' && name !== 'share') {
+      throw new ConfigurationError(
+        `unknown option '${name}' (known: fallback, share)`,
+        `${path}.${name}`,
+      );
+    }
+  }
+  if (policy.fallback !== 'memory') {
+    throw new ConfigurationError("must be 'memory'", `${path}.fallback`);
+  }
+  const { share } = policy;
+  if (typeof share !== 'number' || !(share > 0 && share <= 1)) {
+    throw new ConfigurationError(`must be a number in (0, 1], got ${share}`, `${path}.share`);
+  }
+  return share;
+}
+
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+const unexpected = (what: string, reply: unknown): StoreError =>
+  new StoreError(`Redis answered ${what} with an unexpected reply`, { cause: reply });
+
+/** NaN is the scripts' "absent". */
+const present = (value: number | undefined): value is number =>
+  value !== undefined && !Number.isNaN(value);
+
+function parseDecision(reply: unknown, plan: StorePlan, count: number): AdmitDecision {
+  const values = unpackDoubles(reply);
+  if (values === undefined || values.length !== 4 + count) throw unexpected('admit', reply);
+  const tickets: Array<Ticket | undefined> = [];
+  for (let i = 4; i < values.length; i++) {
+    const ticket = values[i];
+    tickets.push(present(ticket) ? ticket : undefined);
+  }
+  const decision: {
+    now: number;
+    tickets: Array<Ticket | undefined>;
+    retryAt?: number;
+    wakeAt?: number;
+    blockedBy?: string;
+  } = { now: values[0]!, tickets };
+  if (present(values[1])) decision.retryAt = values[1];
+  if (present(values[2])) decision.wakeAt = values[2];
+  const blocked = blockedByName(values[3]!, plan);
+  if (blocked !== undefined) decision.blockedBy = blocked;
+  return decision;
+}
+
+function parseInstant(reply: unknown): number {
+  const values = unpackDoubles(reply);
+  if (values?.length !== 1) throw unexpected('pause/throttle', reply);
+  return values[0]!;
+}
+
+function parseSnapshot(reply: unknown, plan: StorePlan): StoreSnapshot {
+  const values = unpackDoubles(reply);
+  if (values === undefined || values.length !== 4 + 2 * plan.windows.length) {
+    throw unexpected('snapshot', reply);
+  }
+  const snapshot: StoreSnapshot = {
+    now: values[0]!,
+    windows: plan.windows.map((window, k) => ({
+      name: window.name,
+      used: values[4 + 2 * k]!,
+      limit: values[5 + 2 * k]!,
+    })),
+    pausedUntil: values[1]!,
+  };
+  if (!present(values[2])) return snapshot;
+  return { ...snapshot, throttle: { factor: values[2], until: values[3]! } };
+}
