@@ -243,22 +243,14 @@ export class Limiter {
       } catch {
         // the queued path below asks again and reports the failure to this caller
       }
-      if (isPromiseLike(decision)) {
-        this.syncStore = false;
-        return decision.then(
-          (answer) => this.afterFastDecision(request, answer),
-          () => this.afterFastDecision(request, undefined),
-        );
-      }
-      if (decision !== undefined) {
-        const ticket = decision.tickets[0];
-        if (ticket !== undefined)
-          return Promise.resolve(this.issue(request, ticket, decision.now, 0));
-      }
+      if (!isPromiseLike(decision)) return this.afterFastDecision(request, decision);
+      this.syncStore = false;
+      return decision.then(
+        (answer) => this.afterFastDecision(request, answer),
+        () => this.afterFastDecision(request, undefined),
+      );
     }
-    return new Promise<Permit>((resolve, reject) => {
-      this.enqueue(request, resolve, reject);
-    });
+    return new Promise<Permit>((resolve, reject) => this.enqueue(request, resolve, reject));
   }
 
   /**
@@ -342,7 +334,7 @@ export class Limiter {
     for (const waiter of this.queue.drain()) this.finish(waiter, error);
   }
 
-  /** A store that stopped answering synchronously: finish the fast path the slow way. */
+  /** Admitted at once, or queued like any other request (the store may have failed). */
   private afterFastDecision(
     request: Request,
     decision: AdmitDecision | undefined,
