@@ -17,7 +17,13 @@ import { assertKnownKeys, isNonNegativeFinite } from './internal/validate.js';
 import { WaitQueue } from './internal/wait-queue.js';
 import { MemoryStore } from './memory-store.js';
 import type { Permit, PermitState, Usage } from './permit.js';
-import { defineQuota, type Quota, type QuotaDefinition, type WindowUnit } from './quota.js';
+import {
+  defineQuota,
+  type Quota,
+  type QuotaDefinition,
+  type QuotaWindow,
+  type WindowUnit,
+} from './quota.js';
 import type {
   AdmitDecision,
   MaybePromise,
@@ -702,6 +708,7 @@ function buildPlan(
   }
   if (typeof pacing !== 'boolean')
     throw new ConfigurationError('must be a boolean', 'Limiter.pacing');
+  const pacedWindows = slowestPerUnit(quota.windows);
   const windows = quota.windows.map((window): StoreWindow => {
     const scaled = window.limit * (1 - ratio);
     const limit = window.unit === 'requests' ? Math.floor(scaled) : scaled;
@@ -713,16 +720,34 @@ function buildPlan(
       unit: window.unit,
       limit,
       windowMs: window.windowMs + ms,
-      paced:
-        pacing &&
-        window.windowMs <= PACED_WINDOW_MAX_MS &&
-        quota.windows.find((w) => w.unit === window.unit) === window,
+      paced: pacing && pacedWindows.has(window),
     };
   });
   const id = windows
     .map((w) => `${w.name}:${w.limit}/${w.windowMs}${w.paced ? 'p' : ''}`)
     .join(',');
   return { id, windows };
+}
+
+/**
+ * Per unit, the window of a minute or less with the lowest average rate (the shortest on a
+ * tie): pacing admissions at its rate keeps every such window at or below its own average
+ * rate, and one paced window per unit is enough. Longer windows (hourly, daily budgets) are
+ * enforced but not paced.
+ */
+function slowestPerUnit(windows: ReadonlyArray<QuotaWindow>): ReadonlySet<QuotaWindow> {
+  const slowest = new Map<WindowUnit, QuotaWindow>();
+  for (const window of windows) {
+    if (window.windowMs > PACED_WINDOW_MAX_MS) continue;
+    const current = slowest.get(window.unit);
+    if (
+      current === undefined ||
+      window.limit / window.windowMs < current.limit / current.windowMs
+    ) {
+      slowest.set(window.unit, window);
+    }
+  }
+  return new Set(slowest.values());
 }
 
 function parseLookahead(packing: NonNullable<LimiterOptions['packing']>): number {

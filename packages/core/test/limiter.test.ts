@@ -335,6 +335,15 @@ describe('Limiter: pacing, packing, margin', () => {
     expect(times).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100]);
   });
 
+  it('paces at the slowest window of a unit, so no window runs above its average rate', async () => {
+    // 300 RPM is 5 per second on average: one every 200 ms, although 10 RPS would allow 100 ms
+    const { clock, limiter } = setup({ quota: { rpm: 300, rps: 10 }, pacing: true });
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) void limiter.acquire().then(() => times.push(clock.now()));
+    await clock.advance(2000);
+    expect(times).toEqual([0, 200, 400, 600, 800, 1000]);
+  });
+
   it('paces tokens at the token rate', async () => {
     const { clock, limiter } = setup({ quota: { tps: 1000 }, pacing: true });
     const times: number[] = [];
