@@ -730,24 +730,23 @@ function buildPlan(
 }
 
 /**
- * Per unit, the window of a minute or less with the lowest average rate (the shortest on a
- * tie): pacing admissions at its rate keeps every such window at or below its own average
- * rate, and one paced window per unit is enough. Longer windows (hourly, daily budgets) are
- * enforced but not paced.
+ * Per unit, the window of a minute or less with the lowest average rate — the shortest of those
+ * within 1% of it, since a short window gives its pace back sooner (600 RPM and 10 RPS pace on
+ * the second; 1,000,000 TPM and 16,667 TPS too). Pacing at that rate keeps every such window
+ * at its average rate or below; one paced window per unit is enough. Longer windows (hourly,
+ * daily budgets) are enforced but not paced.
  */
 function slowestPerUnit(windows: ReadonlyArray<QuotaWindow>): ReadonlySet<QuotaWindow> {
-  const slowest = new Map<WindowUnit, QuotaWindow>();
-  for (const window of windows) {
-    if (window.windowMs > PACED_WINDOW_MAX_MS) continue;
-    const current = slowest.get(window.unit);
-    if (
-      current === undefined ||
-      window.limit / window.windowMs < current.limit / current.windowMs
-    ) {
-      slowest.set(window.unit, window);
-    }
+  const paced = new Set<QuotaWindow>();
+  const rate = (window: QuotaWindow) => window.limit / window.windowMs;
+  for (const unit of ['requests', 'tokens'] as const) {
+    const candidates = windows.filter((w) => w.unit === unit && w.windowMs <= PACED_WINDOW_MAX_MS);
+    if (candidates.length === 0) continue;
+    const lowest = Math.min(...candidates.map(rate));
+    // windows are sorted shortest first
+    paced.add(candidates.find((window) => rate(window) <= lowest * 1.01)!);
   }
-  return new Set(slowest.values());
+  return paced;
 }
 
 function parseLookahead(packing: NonNullable<LimiterOptions['packing']>): number {
