@@ -16,8 +16,9 @@
  */
 import os from 'node:os';
 import { Redis } from 'ioredis';
+// the same throwaway-server helper as the distributed example (one copy)
+import { redisTarget } from '../../distributed/src/redis.js';
 import { type Contender, contenders, TOKENS } from './contenders.js';
-import { redisTarget } from './redis-server.js';
 
 const CHAINS = 64;
 
