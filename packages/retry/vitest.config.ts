@@ -1,19 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
+import { workspaceSources } from '../../vitest.config.js';
 
 export default defineProject({
   resolve: {
-    // Runtime imports of core resolve to its sources, so the tests need no build of core.
-    alias: [
-      {
-        find: /^@tollgate\/core\/testing$/,
-        replacement: fileURLToPath(new URL('../core/src/testing.ts', import.meta.url)),
-      },
-      {
-        find: /^@tollgate\/core$/,
-        replacement: fileURLToPath(new URL('../core/src/index.ts', import.meta.url)),
-      },
-    ],
+    alias: workspaceSources,
   },
   test: {
     name: 'retry',
