@@ -5,6 +5,7 @@
  *
  *   pnpm bench:quota                       1,000 requests, simulated time x4
  *   BENCH_SIZE=300 TIME_SCALE=10 pnpm bench:quota
+ *   BENCH_STRATEGIES=tollgate,tollgate-actual pnpm bench:quota
  *
  * stdout: a table, then one JSON line per strategy.
  */
@@ -43,6 +44,10 @@ interface Row {
   readonly lowerBoundS: number;
   readonly ratio: number;
 }
+
+/** How a strategy is named in BENCH_STRATEGIES and in the JSON lines. */
+const labelOf = (name: string, accounting: 'reserved' | 'actual') =>
+  accounting === 'actual' ? `${name}-actual` : name;
 
 async function measure(
   strategy: Strategy,
@@ -144,8 +149,19 @@ async function main(): Promise<void> {
     [bottleneck, 'reserved'],
     [sdkRetries, 'reserved'],
   ];
+  const only = env.BENCH_STRATEGIES?.split(',').map((name) => name.trim());
+  const label = ([strategy, accounting]: (typeof plan)[number]) =>
+    labelOf(strategy.name, accounting);
+  const unknown = only?.filter((name) => !plan.some((entry) => label(entry) === name));
+  if (unknown !== undefined && unknown.length > 0) {
+    throw new Error(
+      `BENCH_STRATEGIES: unknown ${unknown.join(', ')}; known: ${plan.map(label).join(', ')}`,
+    );
+  }
   const rows: Row[] = [];
-  for (const [strategy, accounting] of plan) {
+  for (const [strategy, accounting] of plan.filter(
+    (entry) => only?.includes(label(entry)) ?? true,
+  )) {
     process.stderr.write(`running ${strategy.name} (${accounting}): ${strategy.description}\n`);
     rows.push(await measure(strategy, accounting, timeScale, count));
   }
@@ -155,7 +171,7 @@ async function main(): Promise<void> {
   for (const row of rows) {
     console.log(
       JSON.stringify({
-        strategy: row.accounting === 'actual' ? `${row.strategy}-actual` : row.strategy,
+        strategy: labelOf(row.strategy, row.accounting),
         completed: row.completed,
         lost: row.lost,
         r429: row.r429,

@@ -85,6 +85,7 @@ async function schedule(
 export async function scheduleQuality(): Promise<ScheduleRow[]> {
   return [
     await schedule('pacing + packing (default)', {}),
+    await schedule('head never delayed', { packing: { maxDelayMs: 0 } }),
     await schedule('pacing only', { packing: false }),
     await schedule('packing only', { pacing: false }),
     await schedule('neither (strict FIFO)', { pacing: false, packing: false }),

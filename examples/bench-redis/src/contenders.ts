@@ -50,12 +50,15 @@ async function fanOut(
   return ops;
 }
 
-/** Tollgate with `lookahead` candidates per decision (the limiter's default is 16). */
-function tollgateWith(name: 'tollgate' | 'tollgateLookahead1', lookahead: number): Contender {
+/** Tollgate with up to `lookahead` candidates per decision (the limiter's default: 64). */
+function tollgateWith(
+  name: 'tollgate' | 'tollgateLookahead1',
+  lookahead: number | undefined,
+): Contender {
   return {
     name,
     op:
-      `Limiter{rpm,tpm,rps} on RedisStore, lookahead ${lookahead}: ` +
+      `Limiter{rpm,tpm,rps} on RedisStore, lookahead ${lookahead ?? 'default (64)'}: ` +
       `await acquire({ tokens: ${TOKENS} }) + permit.settle(usage)`,
     async create(client, turn) {
       // Huge limits: nothing ever waits. Default options otherwise (pacing, 20 ms margin,
@@ -65,7 +68,7 @@ function tollgateWith(name: 'tollgate' | 'tollgateLookahead1', lookahead: number
         quota: { rpm: 1e9, tpm: 1e12, rps: 1e8 },
         store: new RedisStore({ client, prefix: 'bench' }),
         key,
-        packing: { lookahead },
+        ...(lookahead === undefined ? {} : { packing: { lookahead } }),
       });
       const state = { refused: 0, delayed: 0 };
       limiter.on('waiting', () => {
@@ -97,8 +100,8 @@ function tollgateWith(name: 'tollgate' | 'tollgateLookahead1', lookahead: number
   };
 }
 
-/** The limiter as it comes: a decision covers up to 16 waiting acquisitions. */
-export const tollgate = tollgateWith('tollgate', 16);
+/** The limiter as it comes: a decision covers up to 64 waiting acquisitions. */
+export const tollgate = tollgateWith('tollgate', undefined);
 /** For comparison, not in the JSON: one acquisition per decision, one script call per op. */
 export const tollgateLookahead1 = tollgateWith('tollgateLookahead1', 1);
 

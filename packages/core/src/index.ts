@@ -47,6 +47,7 @@ export {
 } from './quota.js';
 export type {
   AdmitDecision,
+  AdmitOptions,
   MaybePromise,
   Store,
   StorePlan,

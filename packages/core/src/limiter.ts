@@ -26,6 +26,7 @@ import {
 } from './quota.js';
 import type {
   AdmitDecision,
+  AdmitOptions,
   MaybePromise,
   Store,
   StorePlan,
@@ -35,7 +36,8 @@ import type {
 
 /** Windows up to this length are paced; longer ones (hourly, daily budgets) are not. */
 const PACED_WINDOW_MAX_MS = 60_000;
-const DEFAULT_LOOKAHEAD = 16;
+const DEFAULT_LOOKAHEAD = 64;
+const DEFAULT_MAX_DELAY_MS = 1000;
 
 export interface LimiterOptions {
   /** The quota to enforce: a {@link defineQuota} result or a definition. */
@@ -53,11 +55,13 @@ export interface LimiterOptions {
    */
   readonly pacing?: boolean;
   /**
-   * Backfilling: while the head of the queue waits, admit later waiters that fit now when
-   * that does not delay the head's start. `lookahead` bounds how many are considered per
-   * decision. @default { lookahead: 16 }
+   * Backfilling: while the head of the queue waits, admit later waiters that fit now, largest
+   * first, when that delays the head's start by at most `maxDelayMs` in all (from when it
+   * became the head; never past its `maxWaitMs`, and never for waiters of a lower priority
+   * than the head's). `lookahead` bounds how many waiters each decision considers. `false`:
+   * strict order. @default { lookahead: 64, maxDelayMs: 1000 }
    */
-  readonly packing?: boolean | { readonly lookahead: number };
+  readonly packing?: boolean | { readonly lookahead?: number; readonly maxDelayMs?: number };
   /**
    * Safety margin on every window: `ms` lengthens each window (covering jitter between the
    * client's admission and the provider's arrival), `ratio` lowers each limit.
@@ -143,6 +147,8 @@ interface Waiter extends Request {
   readonly reject: (error: TollgateError) => void;
   done: boolean;
   expectedWaitMs: number | undefined;
+  /** Once it has been the head: how late backfilling may push its start (store clock). */
+  latestStart: number | undefined;
   deadline: TimerHandle | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -176,6 +182,7 @@ export class Limiter {
   /** The smallest token limit: no booking may exceed it (Infinity without token windows). */
   private readonly maxTokens: number;
   private readonly lookahead: number;
+  private readonly maxHeadDelayMs: number;
   private readonly maxInFlight: number;
   private readonly defaultMaxWaitMs: number;
   private readonly events = new Emitter<LimiterEvents>();
@@ -184,6 +191,8 @@ export class Limiter {
   private readonly promptBias = new PromptBias();
   /** Whether the store answered synchronously last time; enables the fast path. */
   private syncStore = false;
+  /** The store's clock less this limiter's, at the last decision (0 for a store on this clock). */
+  private storeOffset = 0;
   private pumping = false;
   private pumpAgain = false;
   private timer: TimerHandle | undefined;
@@ -213,7 +222,9 @@ export class Limiter {
     this.plan = buildPlan(this.quota, options.margin ?? {}, options.pacing ?? true);
     this.tokenLimits = this.plan.windows.filter((window) => window.unit === 'tokens');
     this.maxTokens = Math.min(...this.tokenLimits.map((window) => window.limit));
-    this.lookahead = parseLookahead(options.packing ?? true);
+    ({ lookahead: this.lookahead, maxDelayMs: this.maxHeadDelayMs } = parsePacking(
+      options.packing ?? true,
+    ));
     this.maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
     if (
       !(this.maxInFlight >= 1) ||
@@ -418,6 +429,7 @@ export class Limiter {
       reject,
       done: false,
       expectedWaitMs: undefined,
+      latestStart: undefined,
       deadline: undefined,
       onAbort: undefined,
     };
@@ -489,7 +501,7 @@ export class Limiter {
     const costs = candidates.map((waiter) => waiter.cost);
     let decision: MaybePromise<AdmitDecision>;
     try {
-      decision = this.store.admit(this.key, this.plan, costs);
+      decision = this.store.admit(this.key, this.plan, costs, this.admitOptions(candidates));
     } catch (cause) {
       this.failAll(candidates, cause);
       return undefined;
@@ -506,7 +518,22 @@ export class Limiter {
     return undefined;
   }
 
+  /**
+   * How late backfilling may push the head's start: `maxDelayMs` after it became the head,
+   * never past its deadline, and not at all for the sake of lower-priority waiters.
+   */
+  private admitOptions(candidates: ReadonlyArray<Waiter>): AdmitOptions | undefined {
+    const head = candidates[0]!;
+    if (this.maxHeadDelayMs === 0 || candidates.at(-1)!.priority !== head.priority) {
+      return undefined;
+    }
+    if (head.latestStart === undefined) return undefined;
+    const deadline = head.enqueuedAt + head.maxWaitMs + this.storeOffset;
+    return { headLatestStart: Math.min(head.latestStart, deadline) };
+  }
+
   private apply(candidates: ReadonlyArray<Waiter>, decision: AdmitDecision): void {
+    this.storeOffset = decision.now - this.clock.now();
     let head: Waiter | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const waiter = candidates[i]!;
@@ -519,6 +546,7 @@ export class Limiter {
       this.pumpAgain = true;
       return;
     }
+    head.latestStart ??= decision.retryAt + this.maxHeadDelayMs;
     const waitMs = decision.retryAt - decision.now;
     if (!Number.isFinite(waitMs)) {
       this.drop(head, new StoreError(`store gave no finite retry time (${decision.blockedBy})`));
@@ -749,15 +777,25 @@ function slowestPerUnit(windows: ReadonlyArray<QuotaWindow>): ReadonlySet<QuotaW
   return paced;
 }
 
-function parseLookahead(packing: NonNullable<LimiterOptions['packing']>): number {
-  if (packing === true) return DEFAULT_LOOKAHEAD;
-  if (packing === false) return 1;
-  if (typeof packing === 'object' && packing !== null) {
-    assertKnownKeys(packing, ['lookahead'], 'Limiter.packing', ConfigurationError);
-    if (Number.isInteger(packing.lookahead) && packing.lookahead >= 1) return packing.lookahead;
+function parsePacking(packing: NonNullable<LimiterOptions['packing']>): {
+  lookahead: number;
+  maxDelayMs: number;
+} {
+  if (packing === true) return { lookahead: DEFAULT_LOOKAHEAD, maxDelayMs: DEFAULT_MAX_DELAY_MS };
+  if (packing === false) return { lookahead: 1, maxDelayMs: 0 };
+  if (typeof packing !== 'object' || packing === null) {
+    throw new ConfigurationError(
+      'must be a boolean or { lookahead?, maxDelayMs? }',
+      'Limiter.packing',
+    );
   }
-  throw new ConfigurationError(
-    'must be a boolean or { lookahead: integer >= 1 }',
-    'Limiter.packing',
-  );
+  assertKnownKeys(packing, ['lookahead', 'maxDelayMs'], 'Limiter.packing', ConfigurationError);
+  const { lookahead = DEFAULT_LOOKAHEAD, maxDelayMs = DEFAULT_MAX_DELAY_MS } = packing;
+  if (!(Number.isInteger(lookahead) && lookahead >= 1)) {
+    throw new ConfigurationError('must be an integer >= 1', 'Limiter.packing.lookahead');
+  }
+  if (!isNonNegativeFinite(maxDelayMs)) {
+    throw new ConfigurationError('must be a finite number >= 0', 'Limiter.packing.maxDelayMs');
+  }
+  return { lookahead, maxDelayMs };
 }

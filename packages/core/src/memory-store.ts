@@ -2,7 +2,14 @@ import { type Clock, systemClock } from './clock.js';
 import { ConfigurationError } from './errors.js';
 import { QuotaState } from './internal/quota-state.js';
 import { assertKnownKeys } from './internal/validate.js';
-import type { AdmitDecision, Store, StorePlan, StoreSnapshot, Ticket } from './store.js';
+import type {
+  AdmitDecision,
+  AdmitOptions,
+  Store,
+  StorePlan,
+  StoreSnapshot,
+  Ticket,
+} from './store.js';
 
 export interface MemoryStoreOptions {
   /** The clock every decision is made on. @default systemClock */
@@ -22,8 +29,13 @@ export class MemoryStore implements Store {
     this.clock = options.clock ?? systemClock;
   }
 
-  admit(key: string, plan: StorePlan, costs: ReadonlyArray<number>): AdmitDecision {
-    return this.state(key, plan).admit(this.clock.now(), costs);
+  admit(
+    key: string,
+    plan: StorePlan,
+    costs: ReadonlyArray<number>,
+    options?: AdmitOptions,
+  ): AdmitDecision {
+    return this.state(key, plan).admit(this.clock.now(), costs, options?.headLatestStart);
   }
 
   rebook(key: string, plan: StorePlan, ticket: Ticket, tokens: number): void {

@@ -25,6 +25,15 @@ export interface StorePlan {
 /** Identifies one admission in the store, for settlement and cancellation. Opaque. */
 export type Ticket = string | number;
 
+/** Options of {@link Store.admit}. */
+export interface AdmitOptions {
+  /**
+   * How late backfilling may push the head's start, on the store's clock. Absent (or earlier
+   * than the head's earliest start): backfilling never delays the head.
+   */
+  readonly headLatestStart?: number;
+}
+
 /** The answer to {@link Store.admit}. */
 export interface AdmitDecision {
   /** The store's clock when it decided, in milliseconds. */
@@ -77,10 +86,17 @@ export interface Store {
   /**
    * Admits candidates in order while each fits every window, its pace and any pause. When
    * one does not fit, it becomes the head: the store computes its earliest start and, if
-   * `candidates` holds more, admits any later candidate that fits now *and* does not delay
-   * that start (backfilling). `costs[i]` is candidate i's tokens; each costs one request.
+   * `costs` holds more, backfills — admits later candidates that fit now, largest first (ties
+   * in queue order), each only if the head can still start by its earliest start or by
+   * `options.headLatestStart`, whichever is later. `costs[i]` is candidate i's tokens; each
+   * costs one request.
    */
-  admit(key: string, plan: StorePlan, costs: ReadonlyArray<number>): MaybePromise<AdmitDecision>;
+  admit(
+    key: string,
+    plan: StorePlan,
+    costs: ReadonlyArray<number>,
+    options?: AdmitOptions,
+  ): MaybePromise<AdmitDecision>;
   /** Replaces the tokens booked for an admission (actual accounting). */
   rebook(key: string, plan: StorePlan, ticket: Ticket, tokens: number): MaybePromise<void>;
   /** Refunds an admission entirely: a request that was never sent. */

@@ -80,6 +80,7 @@ const scenarioArb = fc.record({
   accounting: fc.constantFrom('reserved' as const, 'actual' as const),
   pacing: fc.boolean(),
   lookahead: fc.integer({ min: 1, max: 8 }),
+  maxDelayMs: fc.constantFrom(0, 250, 1000, 5000),
   requests: fc.array(requestArb, { minLength: 1, maxLength: 30 }),
 });
 
@@ -93,7 +94,7 @@ describe('Limiter properties', () => {
           clock,
           margin: { ms: 0 },
           pacing: scenario.pacing,
-          packing: { lookahead: scenario.lookahead },
+          packing: { lookahead: scenario.lookahead, maxDelayMs: scenario.maxDelayMs },
         });
         const model = new ReferenceModel(limiter.quota.windows);
         const smallestTokenLimit = Math.min(

@@ -373,6 +373,57 @@ describe('Limiter: pacing, packing, margin', () => {
     expect(head.at).toBe(1000);
   });
 
+  it('backfills a request that delays the head by at most packing.maxDelayMs in all', async () => {
+    const { clock, limiter } = setup({ quota: { tps: 1000 }, packing: { maxDelayMs: 500 } });
+    await limiter.acquire({ tokens: 600 });
+    await clock.advance(500);
+    // the head (900) could start at 1000, when the 600 leaves; the 200 moves it to 1500
+    const head = track(clock, limiter.acquire({ tokens: 900 }));
+    const first = track(clock, limiter.acquire({ tokens: 200 }));
+    await clock.advance(200);
+    // 200 free at 700: a 150 fits, but would move the head to 1700, past 500 + 500 + 500
+    const second = track(clock, limiter.acquire({ tokens: 150 }));
+    await clock.advance(2000);
+    expect(first.at).toBe(500);
+    expect(head.at).toBe(1500);
+    expect(second.at).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('with packing.maxDelayMs 0, backfilling never delays the head', async () => {
+    const { clock, limiter } = setup({ quota: { tps: 1000 }, packing: { maxDelayMs: 0 } });
+    await limiter.acquire({ tokens: 600 });
+    await clock.advance(500);
+    const head = track(clock, limiter.acquire({ tokens: 900 }));
+    const small = track(clock, limiter.acquire({ tokens: 200 }));
+    await clock.advance(2000);
+    expect(head.at).toBe(1000);
+    expect(small.at).toBe(2000); // when the head's 900 leaves
+  });
+
+  it('a lower-priority waiter never delays a higher-priority head', async () => {
+    const { clock, limiter } = setup({ quota: { tps: 1000 } });
+    await limiter.acquire({ tokens: 600 });
+    await clock.advance(500);
+    const head = track(clock, limiter.acquire({ tokens: 900, priority: 1 }));
+    await clock.advance(100);
+    const low = track(clock, limiter.acquire({ tokens: 200, priority: 0 }));
+    await clock.advance(2000);
+    expect(head.at).toBe(1000);
+    expect(low.at).toBe(2000);
+  });
+
+  it('backfilling never pushes the head past its maxWaitMs', async () => {
+    const { clock, limiter } = setup({ quota: { tps: 1000 } });
+    await limiter.acquire({ tokens: 600 });
+    await clock.advance(500);
+    const head = track(clock, limiter.acquire({ tokens: 900, maxWaitMs: 600 }));
+    const small = track(clock, limiter.acquire({ tokens: 200 }));
+    await clock.advance(2000);
+    expect(head.error).toBeUndefined();
+    expect(head.at).toBe(1000);
+    expect(small.at).toBe(2000);
+  });
+
   it('without packing, the small request waits behind the head', async () => {
     const { clock, limiter } = setup({ quota: { tps: 1000 }, packing: false });
     await limiter.acquire({ tokens: 600 });
@@ -518,6 +569,10 @@ describe('Limiter: configuration', () => {
     ['a fractional maxInFlight', { quota, maxInFlight: 1.5 }],
     ['a zero maxInFlight', { quota, maxInFlight: 0 }],
     ['a bad lookahead', { quota, packing: { lookahead: 0 } }],
+    ['a negative packing.maxDelayMs', { quota, packing: { maxDelayMs: -1 } }],
+    ['an infinite packing.maxDelayMs', { quota, packing: { maxDelayMs: Infinity } }],
+    ['an unknown packing key', { quota, packing: { slack: 5 } }],
+    ['a non-object packing', { quota, packing: 16 }],
     ['a negative maxWaitMs', { quota, maxWaitMs: -1 }],
     ['a non-boolean pacing', { quota, pacing: 'yes' }],
   ])('rejects %s at construction', (_name, options) => {

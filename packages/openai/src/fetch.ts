@@ -148,6 +148,11 @@ async function sendOnce(
   const signal = context.signal;
   // Recorded first: the retry layer pauses or throttles this limiter when the attempt is refused.
   context.limiter = limiter;
+  // Ask for admission on a fresh turn of the event loop. A batch submitted at once builds its
+  // requests as one long run of microtasks; a permit granted inside that run would wait for
+  // the rest of it (and the transport's write too) before its bytes leave — hundreds of ms
+  // after the limiter booked it, enough to collide with a request admitted a window later.
+  await nextTurn();
   const permit = await limiter.acquire({
     tokens,
     ...(config.priority === undefined ? {} : { priority: config.priority }),
@@ -179,6 +184,13 @@ async function sendOnce(
   permit.settle();
   throw new ProviderResponseError(response, await textOf(response));
 }
+
+/** Resolves once the event loop has run what was already queued (tasks and microtasks). */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 
 /** Settles the permit with the response's usage: at once for JSON, as it streams for SSE. */
 async function settleFrom(response: Response, permit: Permit, call: ChatCall): Promise<Response> {

@@ -152,6 +152,34 @@ describe('withTollgate: streaming', () => {
 });
 
 describe('withTollgate: against a quota', () => {
+  it('sends an admitted request before the rest of a batch submitted with it is queued', async () => {
+    // A permit granted while the batch's other requests are still being built would leave
+    // only after all of them: late at the provider, where it meets the next window's requests.
+    const sim = await simulator({ ...presets.qwen3Max, timeScale: 4 });
+    const limiter = limiterFor(sim, QWEN3_MAX);
+    const events: string[] = [];
+    limiter.on('waiting', () => events.push('waiting'));
+    const transport: typeof fetch = (input, init) => {
+      events.push('send');
+      return fetch(input, init);
+    };
+    const client = withTollgate(
+      new OpenAI({ baseURL: sim.url, apiKey: sim.apiKey, fetch: transport }),
+      { limiter, retry: { provider: 'dashscope', clock: sim.clock } },
+    );
+    const batch = Array.from({ length: 20 }, (_, i) =>
+      client.chat.completions.create({
+        model: 'qwen3-max',
+        messages: user(prompt(2000, i)),
+        max_tokens: 2000,
+      }),
+    );
+    await Promise.all(batch);
+    expect(events.indexOf('send')).toBe(0);
+    expect(events.filter((event) => event === 'send')).toHaveLength(20);
+    expect(sim.stats().rejected429).toBe(0);
+  });
+
   it('turns a burst of 60 concurrent calls into zero 429s on qwen3-max', async () => {
     // A slower scale than elsewhere: the burst guard's 250 ms must stay long next to the
     // event-loop jitter of a busy test machine, which the limiter cannot know about.

@@ -1,5 +1,6 @@
 import {
   type AdmitDecision,
+  type AdmitOptions,
   type Clock,
   ConfigurationError,
   InvalidArgumentError,
@@ -166,7 +167,12 @@ export class RedisStore implements Store {
     return this.share === undefined ? 'unavailable' : 'fallback';
   }
 
-  async admit(key: string, plan: StorePlan, costs: ReadonlyArray<number>): Promise<AdmitDecision> {
+  async admit(
+    key: string,
+    plan: StorePlan,
+    costs: ReadonlyArray<number>,
+    options?: AdmitOptions,
+  ): Promise<AdmitDecision> {
     costs.forEach((cost, index) => {
       if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
         throw new InvalidArgumentError(
@@ -175,14 +181,18 @@ export class RedisStore implements Store {
         );
       }
     });
+    const latest = options?.headLatestStart;
+    if (latest !== undefined && typeof latest !== 'number') {
+      throw new InvalidArgumentError('must be a number', 'options.headLatestStart');
+    }
     return this.run(
       key,
       plan,
       'admit',
-      costs,
+      [latest ?? Number.NaN, ...costs],
       (reply) => parseDecision(reply, plan, costs.length),
       (memory, scaled) => {
-        const decision = memory.admit(key, scaled, costs);
+        const decision = memory.admit(key, scaled, costs, options);
         return {
           ...decision,
           tickets: decision.tickets.map((ticket) =>

@@ -124,6 +124,7 @@ describe.skipIf(redisUrl === null)('RedisStore on a standalone server', () => {
     await client.script('FLUSH');
     await store.pause('k', p, 1);
     await client.script('FLUSH');
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the 1 ms pause is over
     expect(admitted(await store.admit('k', p, [0, 0]))).toBe(1);
     expect((await store.snapshot('k', p)).windows[0]!.used).toBe(3);
   });

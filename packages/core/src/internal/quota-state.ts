@@ -50,7 +50,11 @@ export class QuotaState {
     this.savedTat = new Float64Array(n);
   }
 
-  admit(clockNow: number, costs: ReadonlyArray<number>): AdmitDecision {
+  admit(
+    clockNow: number,
+    costs: ReadonlyArray<number>,
+    headLatestStart = Number.NEGATIVE_INFINITY,
+  ): AdmitDecision {
     const now = this.advance(clockNow);
     const tickets: Array<Ticket | undefined> = new Array(costs.length);
     let i = 0;
@@ -62,21 +66,35 @@ export class QuotaState {
     }
     if (i === costs.length) return { now, tickets };
 
-    const blockedBy = this.blockedBy;
+    let blockedBy = this.blockedBy;
     const headCost = costs[i]!;
+    // NaN or earlier than the head's earliest start: backfilling may not delay the head
+    const latest = headLatestStart > headStart ? headLatestStart : headStart;
     let wakeAt = headStart;
     if (this.pausedUntil <= now) {
-      for (let j = i + 1; j < costs.length; j++) {
+      // Fitting now is monotone in cost: once one does not fit, no larger one does.
+      let smallestMisfit = Number.POSITIVE_INFINITY;
+      for (const j of bestFitOrder(costs, i + 1)) {
         const cost = costs[j]!;
+        if (cost >= smallestMisfit) continue;
         const start = this.startTime(cost, now);
         if (start > now) {
+          smallestMisfit = cost;
           if (start < wakeAt) wakeAt = start;
           continue;
         }
         this.savedTat.set(this.tat);
         const seq = this.book(cost, now);
-        if (this.startTime(headCost, now) > headStart) this.unbookLast(seq);
-        else tickets[j] = seq;
+        const headAfter = this.startTime(headCost, now);
+        if (headAfter > latest) {
+          this.unbookLast(seq);
+          continue;
+        }
+        tickets[j] = seq;
+        if (headAfter > headStart) {
+          headStart = headAfter;
+          blockedBy = this.blockedBy;
+        }
       }
     }
     return wakeAt < headStart
@@ -306,4 +324,14 @@ export class QuotaState {
     this.counted = counted;
     this.mask = mask;
   }
+}
+
+/**
+ * Backfilling candidates from `from` on, largest first (best fit: the largest that fits leaves
+ * the least room unused), ties in queue order.
+ */
+function bestFitOrder(costs: ReadonlyArray<number>, from: number): number[] {
+  const order: number[] = [];
+  for (let j = from; j < costs.length; j++) order.push(j);
+  return order.sort((a, b) => costs[b]! - costs[a]! || a - b);
 }

@@ -155,6 +155,38 @@ export function storeConformanceCases(options: StoreConformanceOptions): Conform
       }),
     },
     {
+      name: 'backfilling may delay the head up to headLatestStart, never beyond',
+      run: scenario(async (store, clock, key) => {
+        const p = plan(window('tokens', 1000, 1000));
+        await store.admit(key, p, [600]);
+        await clock.advance(500);
+        // the head (900) starts when the 600 leaves, at +500; a 200 booked now moves it to +1000
+        const strict = await store.admit(key, p, [900, 200], {
+          headLatestStart: clock.now() + 999,
+        });
+        expectEqual(admittedIndexes(strict), [], 'one ms short: the 200 waits');
+        expectEqual(strict.retryAt! - strict.now, 500, 'the head keeps its start');
+        const relaxed = await store.admit(key, p, [900, 200], {
+          headLatestStart: clock.now() + 1000,
+        });
+        expectEqual(admittedIndexes(relaxed), [1], 'within the bound: the 200 is backfilled');
+        expectEqual(relaxed.retryAt! - relaxed.now, 1000, 'retryAt is the head start after it');
+      }),
+    },
+    {
+      name: 'backfills the largest candidate that fits first',
+      run: scenario(async (store, clock, key) => {
+        const p = plan(window('tokens', 1000, 1000));
+        await store.admit(key, p, [600]);
+        await clock.advance(500);
+        // 400 free: the 300 goes in before the 200 queued ahead of it, then nothing else fits
+        const decision = await store.admit(key, p, [900, 200, 300, 150], {
+          headLatestStart: clock.now() + 1000,
+        });
+        expectEqual(admittedIndexes(decision), [2], 'the 300, not the 200 and the 150');
+      }),
+    },
+    {
       name: 'rebooking above the reservation makes the next admissions wait',
       run: scenario(async (store, clock, key) => {
         const p = plan(window('tokens', 1000, 1000));

@@ -282,13 +282,17 @@ local function persist(now)
 end
 `;
 
-/** ARGV[1] after now: the costs. Reply: now, retryAt, wakeAt (NaN when absent), blocked, then one ticket per cost (NaN when refused). */
+/**
+ * ARGV[1] after now: the head's latest start (NaN when absent), then the costs. Reply: now,
+ * retryAt, wakeAt (NaN when absent), blocked, then one ticket per cost (NaN when refused).
+ */
 const ADMIT = `
 local now = advance()
-local m = argCount() - 1
+local headLatestStart = arg(2)
+local m = argCount() - 2
 local costs, tickets = {}, {}
 for i = 1, m do
-  costs[i] = arg(i + 1)
+  costs[i] = arg(i + 2)
   tickets[i] = NAN
 end
 local i = 1
@@ -302,18 +306,39 @@ end
 local reply = { now, NAN, NAN, 0 }
 if i <= m then
   local headCost = costs[i]
+  -- NaN or earlier than the head's earliest start: backfilling may not delay the head
+  local latest = headStart
+  if headLatestStart > headStart then latest = headLatestStart end
   local wakeAt = headStart
   if pausedUntil <= now then
-    for j = i + 1, m do
-      local start = startTime(costs[j], now)
-      if start > now then
-        if start < wakeAt then wakeAt = start end
-      else
-        local savedTat = {}
-        for k = 1, n do savedTat[k] = tat[k] end
-        local seq = book(costs[j], now)
-        if startTime(headCost, now) > headStart then unbookLast(seq, savedTat)
-        else tickets[j] = seq end
+    -- best fit: largest first, ties in queue order
+    local order = {}
+    for j = i + 1, m do order[#order + 1] = j end
+    table.sort(order, function(a, b)
+      if costs[a] ~= costs[b] then return costs[a] > costs[b] end
+      return a < b
+    end)
+    -- fitting now is monotone in cost: once one does not fit, no larger one does
+    local smallestMisfit = math.huge
+    for _, j in ipairs(order) do
+      local cost = costs[j]
+      if cost < smallestMisfit then
+        local start = startTime(cost, now)
+        if start > now then
+          smallestMisfit = cost
+          if start < wakeAt then wakeAt = start end
+        else
+          local savedTat = {}
+          for k = 1, n do savedTat[k] = tat[k] end
+          local seq = book(cost, now)
+          local headAfter, blockedAfter = startTime(headCost, now)
+          if headAfter > latest then
+            unbookLast(seq, savedTat)
+          else
+            tickets[j] = seq
+            if headAfter > headStart then headStart, blocked = headAfter, blockedAfter end
+          end
+        end
       end
     end
   end
