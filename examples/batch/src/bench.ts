@@ -1,17 +1,19 @@
 /**
  * The quota benchmark: the same deterministic long-context batch, against fresh simulators of
  * qwen3-max's quota (per-second windows, burst guard, reserved accounting, rejected requests
- * counted), drained by Tollgate and by what people write today.
+ * counted), drained by Tollgate and by what people write today. Each simulator runs on its own
+ * thread, as a remote provider would: it does not wait for the client's event loop.
  *
- *   pnpm bench:quota                       1,000 requests, simulated time x4
+ *   pnpm bench:quota                       1,000 requests, simulated time x2
  *   BENCH_SIZE=300 TIME_SCALE=10 pnpm bench:quota
  *   BENCH_STRATEGIES=tollgate,tollgate-actual pnpm bench:quota
  *
  * stdout: a table, then one JSON line per strategy.
  */
-import { presets, startSimulator } from '@tollgate/simulator';
+import { presets } from '@tollgate/simulator';
 import { lowerBoundSeconds, type QuotaRates } from './bound.js';
 import { formatReasons } from './report.js';
+import { startSimulatorThread } from './simulator-thread.js';
 import {
   backoff,
   bottleneck,
@@ -56,7 +58,7 @@ async function measure(
   count: number,
 ): Promise<Row> {
   const items = syntheticBatch({ count });
-  const simulator = await startSimulator({
+  const simulator = await startSimulatorThread({
     ...presets.qwen3Max,
     timeScale,
     accounting,
@@ -74,17 +76,12 @@ async function measure(
       accounting,
     };
     await warmUp(context);
-    simulator.reset();
+    await simulator.reset();
     const started = simulator.clock.now();
     const outcome = await strategy.run(context);
     const makespanS = (simulator.clock.now() - started) / 1000;
-    const stats = simulator.stats();
-    const costs = items.map((item) =>
-      accounting === 'reserved'
-        ? simulator.promptTokens(item.messages) + item.max_tokens
-        : simulator.promptTokens(item.messages) + simulator.completionTokens(item),
-    );
-    const lowerBoundS = lowerBoundSeconds(costs, QUOTA);
+    const stats = await simulator.stats();
+    const lowerBoundS = lowerBoundSeconds(await simulator.costs(items, accounting), QUOTA);
     const r429ByReason = stats.rejected429ByReason;
     return {
       strategy: strategy.name,
@@ -134,7 +131,7 @@ function formatTable(rows: ReadonlyArray<Row>): string {
 }
 
 async function main(): Promise<void> {
-  const timeScale = number('TIME_SCALE', 4);
+  const timeScale = number('TIME_SCALE', 2);
   const count = number('BENCH_SIZE', 1000);
   console.log(
     `${count} requests (prompts of 500–3,000 tokens, max_tokens 2,000) against qwen3-max's quota ` +

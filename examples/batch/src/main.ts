@@ -7,13 +7,15 @@
  *   BATCH_PROMPTS=prompts.jsonl pnpm demo       your prompts (one JSON object per line)
  *   OPENAI_BASE_URL=… OPENAI_API_KEY=… OPENAI_MODEL=qwen3-max pnpm demo   a real endpoint
  */
-import { Limiter, systemClock } from '@tollgate/core';
+import { systemClock } from '@tollgate/core';
 import { withTollgate } from '@tollgate/openai';
 import { detectProvider } from '@tollgate/retry';
-import { presets, type Simulator, startSimulator } from '@tollgate/simulator';
+import { presets } from '@tollgate/simulator';
 import OpenAI from 'openai';
+import { batchLimiter } from './batch-limiter.js';
 import { lowerBoundSeconds, type QuotaRates } from './bound.js';
 import { countingFetch, formatSummary, Progress } from './report.js';
+import { startSimulatorThread, type ThreadedSimulator } from './simulator-thread.js';
 import { type BatchItem, batchFromJsonl, syntheticBatch } from './workload.js';
 
 const env = process.env;
@@ -39,26 +41,21 @@ async function main(): Promise<void> {
     tps: number('QUOTA_TPS', QWEN3_MAX.tps),
   };
 
-  let simulator: Simulator | undefined;
+  let simulator: ThreadedSimulator | undefined;
   let baseURL: string;
   let apiKey: string;
   if (real) {
     baseURL = env.OPENAI_BASE_URL!;
     apiKey = env.OPENAI_API_KEY ?? '';
   } else {
-    simulator = await startSimulator({ ...presets.qwen3Max, timeScale });
+    simulator = await startSimulatorThread({ ...presets.qwen3Max, timeScale });
     baseURL = simulator.url;
     apiKey = simulator.apiKey;
   }
   const model = env.OPENAI_MODEL ?? 'qwen3-max';
   const clock = simulator?.clock ?? systemClock;
 
-  const limiter = new Limiter({
-    quota,
-    clock,
-    // covers ~10 ms of real jitter between admission and arrival, in (simulated) time
-    margin: { ms: 10 * timeScale },
-  });
+  const limiter = batchLimiter(quota, clock, timeScale);
   const counted = countingFetch(globalThis.fetch);
   const client = withTollgate(new OpenAI({ baseURL, apiKey, fetch: counted.fetch }), {
     limiter,
@@ -103,7 +100,7 @@ async function main(): Promise<void> {
       succeeded: items.length - lost.length,
       lost: lost.length,
       r429: counted.status429,
-      r429Simulator: simulator?.stats().rejected429ByReason,
+      r429Simulator: (await simulator?.stats())?.rejected429ByReason,
       makespanS,
       lowerBoundS: bound,
     }),

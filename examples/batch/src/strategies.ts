@@ -1,7 +1,8 @@
-import { type Clock, Limiter } from '@tollgate/core';
+import type { Clock } from '@tollgate/core';
 import { withTollgate } from '@tollgate/openai';
 import Bottleneck from 'bottleneck';
 import OpenAI from 'openai';
+import { batchLimiter } from './batch-limiter.js';
 import type { QuotaRates } from './bound.js';
 import type { BatchItem } from './workload.js';
 import { seededRandom } from './workload.js';
@@ -110,12 +111,11 @@ export const tollgate: Strategy = {
   name: 'tollgate',
   description: '@tollgate/openai: every call admitted by the limiter, retried through it',
   async run(context) {
-    const limiter = new Limiter({
-      quota: { ...context.quota, accounting: context.accounting },
-      clock: context.clock,
-      // ~10 ms of real jitter between admission and arrival, in simulated time
-      margin: { ms: 10 * context.timeScale },
-    });
+    const limiter = batchLimiter(
+      { ...context.quota, accounting: context.accounting },
+      context.clock,
+      context.timeScale,
+    );
     const client = withTollgate(plainClient(context), {
       limiter,
       retry: { provider: 'dashscope', clock: context.clock },

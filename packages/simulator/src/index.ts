@@ -12,10 +12,12 @@ export { isSimulatorConfigError, SimulatorConfigError } from './errors.js';
 export { presets } from './presets.js';
 export {
   type ChatMessageLike,
+  type ClockAnchor,
   type CompletionRequestLike,
   type ResetOptions,
   type Simulator,
   type SimulatorClock,
+  simulatorClock,
   startSimulator,
 } from './simulator.js';
 export type {

@@ -1,9 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SimulatorConfig, SimulatorMode } from './config.js';
+import { SimulatorConfigError } from './errors.js';
 import { Engine } from './internal/engine.js';
 import { DEFAULT_API_KEY, resolveConfig } from './internal/resolve-config.js';
-import { createScaledClock, type SimulatorClock } from './internal/scaled-clock.js';
+import {
+  type ClockAnchor,
+  createScaledClock,
+  type SimulatorClock,
+} from './internal/scaled-clock.js';
 import {
   type ChatMessageLike,
   completionTokens as countCompletion,
@@ -11,7 +16,7 @@ import {
 } from './internal/tokens.js';
 import type { SimulatorStats } from './stats.js';
 
-export type { ChatMessageLike, SimulatorClock };
+export type { ChatMessageLike, ClockAnchor, SimulatorClock };
 
 /** A chat request as `completionTokens` reads it: the messages and the output cap. */
 export interface CompletionRequestLike {
@@ -51,6 +56,30 @@ export interface Simulator {
   completionTokens(request: CompletionRequestLike): number;
   /** Stops listening, drops in-flight responses and closes every connection. */
   close(): Promise<void>;
+}
+
+/**
+ * A clock in step with a simulator running in another thread or process on this machine: the
+ * same simulated time and timers, from its `clock.timeScale` and `clock.anchor`. Give it to a
+ * limiter there, so a benchmark's client does not share the simulator's event loop.
+ *
+ * @example
+ * // in the simulator's thread: postMessage({ url: sim.url, timeScale: sim.clock.timeScale, anchor: sim.clock.anchor })
+ * const clock = simulatorClock(message.timeScale, message.anchor);
+ */
+export function simulatorClock(timeScale: number, anchor: ClockAnchor): SimulatorClock {
+  if (!(typeof timeScale === 'number' && timeScale > 0 && Number.isFinite(timeScale))) {
+    throw new SimulatorConfigError('timeScale', `must be a finite number > 0, got ${timeScale}`);
+  }
+  if (
+    typeof anchor !== 'object' ||
+    anchor === null ||
+    !Number.isFinite(anchor.realMs) ||
+    !Number.isFinite(anchor.simulatedMs)
+  ) {
+    throw new SimulatorConfigError('anchor', 'must be { realMs, simulatedMs } of finite numbers');
+  }
+  return createScaledClock(timeScale, anchor);
 }
 
 /**

@@ -1,7 +1,8 @@
+import { Worker } from 'node:worker_threads';
 import type { Clock } from '@tollgate/core';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
-import { startSimulator } from '../src/index.js';
+import { isSimulatorConfigError, simulatorClock, startSimulator } from '../src/index.js';
 import { chat, type Json, sleep, start, statuses } from './helpers.js';
 
 const messages = [
@@ -298,6 +299,38 @@ describe('time scale', () => {
     expect(simulator.clock.timeScale).toBe(600);
   });
 
+  it('gives a clock in step with its own to another thread, from timeScale and anchor', async () => {
+    const simulator = await start({ timeScale: 50 });
+    const { timeScale, anchor } = simulator.clock;
+    // The anchor's time base is shared by every thread: a worker's reading falls between two
+    // of this thread's.
+    const before = performance.timeOrigin + performance.now();
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.postMessage(performance.timeOrigin + performance.now());`,
+      { eval: true },
+    );
+    const inWorker = await new Promise<number>((resolve) => worker.once('message', resolve));
+    const after = performance.timeOrigin + performance.now();
+    await worker.terminate();
+    expect(inWorker).toBeGreaterThanOrEqual(before);
+    expect(inWorker).toBeLessThanOrEqual(after);
+    // A clock built from it reads the same simulated time as the simulator's own.
+    const twin = simulatorClock(timeScale, anchor);
+    const first = simulator.clock.now();
+    const reading = twin.now();
+    const last = simulator.clock.now();
+    expect(reading).toBeGreaterThanOrEqual(first);
+    expect(reading).toBeLessThanOrEqual(last);
+    expect(twin.timeScale).toBe(50);
+    for (const bad of [
+      () => simulatorClock(0, anchor),
+      () => simulatorClock(timeScale, { realMs: Number.NaN, simulatedMs: 0 }),
+    ]) {
+      expect(isSimulatorConfigError(catchError(bad))).toBe(true);
+    }
+  });
+
   it("offers its clock, shaped as core's Clock, with timers in simulated milliseconds", async () => {
     const simulator = await start({ timeScale: 1000 });
     const clock: Clock = simulator.clock;
@@ -337,3 +370,12 @@ describe('startSimulator / close', () => {
     });
   });
 });
+
+function catchError(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

@@ -12,12 +12,28 @@ export interface SimulatorClock {
   clearTimeout(handle: unknown): void;
   /** Simulated milliseconds per real millisecond. */
   readonly timeScale: number;
+  /**
+   * Where simulated time was real time: give it (with `timeScale`) to `simulatorClock` in
+   * another thread or process on this machine to get a clock in step with this one.
+   */
+  readonly anchor: ClockAnchor;
 }
 
-export function createScaledClock(timeScale: number): SimulatorClock {
-  const startReal = performance.now();
-  const startSimulated = Date.now();
-  const now = () => startSimulated + (performance.now() - startReal) * timeScale;
+/** A real instant and the simulated instant it maps to. */
+export interface ClockAnchor {
+  /** `performance.timeOrigin + performance.now()`: the epoch in ms, in every thread alike. */
+  readonly realMs: number;
+  /** The simulated time at that instant, in ms since the epoch. */
+  readonly simulatedMs: number;
+}
+
+/** High-resolution milliseconds since the epoch, on a time base every thread shares. */
+const realNow = (): number => performance.timeOrigin + performance.now();
+
+export function createScaledClock(timeScale: number, anchor?: ClockAnchor): SimulatorClock {
+  const start = realNow();
+  const { realMs, simulatedMs } = anchor ?? { realMs: start, simulatedMs: start };
+  const now = () => simulatedMs + (realNow() - realMs) * timeScale;
   // Node may fire a timer a fraction of a millisecond before `performance.now()` says it is
   // due; a timer that wakes early sleeps again for the rest, so it never fires before its time.
   interface Timer {
@@ -42,5 +58,6 @@ export function createScaledClock(timeScale: number): SimulatorClock {
       if (timer?.handle !== undefined) globalThis.clearTimeout(timer.handle);
     },
     timeScale,
+    anchor: Object.freeze({ realMs, simulatedMs }),
   };
 }
