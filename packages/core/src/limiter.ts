@@ -56,10 +56,10 @@ export interface LimiterOptions {
   readonly pacing?: boolean;
   /**
    * Backfilling: while the head of the queue waits, admit later waiters that fit now, largest
-   * first, when that delays the head's start by at most `maxDelayMs` in all (from when it
-   * became the head; never past its `maxWaitMs`, and never for waiters of a lower priority
-   * than the head's). `lookahead` bounds how many waiters each decision considers. `false`:
-   * strict order. @default { lookahead: 64, maxDelayMs: 1000 }
+   * first, when that delays the head's start by at most `maxDelayMs` in all (past the start
+   * computed when it became the head; never past its `maxWaitMs`, and never for waiters of a
+   * lower priority than the head's). `lookahead` bounds how many waiters each decision
+   * considers. `false`: strict order. @default { lookahead: 64, maxDelayMs: 1000 }
    */
   readonly packing?: boolean | { readonly lookahead?: number; readonly maxDelayMs?: number };
   /**
@@ -519,8 +519,9 @@ export class Limiter {
   }
 
   /**
-   * How late backfilling may push the head's start: `maxDelayMs` after it became the head,
-   * never past its deadline, and not at all for the sake of lower-priority waiters.
+   * How late backfilling may push the head's start: `maxDelayMs` past the start computed when
+   * it became the head (not at all in that first decision), never past its deadline, and not
+   * at all for the sake of lower-priority waiters.
    */
   private admitOptions(candidates: ReadonlyArray<Waiter>): AdmitOptions | undefined {
     const head = candidates[0]!;

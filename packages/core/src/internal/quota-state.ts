@@ -69,6 +69,7 @@ export class QuotaState {
     let blockedBy = this.blockedBy;
     const headCost = costs[i]!;
     // NaN or earlier than the head's earliest start: backfilling may not delay the head
+    // biome-ignore lint/complexity/useMathMinMax: Math.max would let a NaN bound through
     const latest = headLatestStart > headStart ? headLatestStart : headStart;
     let wakeAt = headStart;
     if (this.pausedUntil <= now) {
