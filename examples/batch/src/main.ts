@@ -52,65 +52,68 @@ async function main(): Promise<void> {
     baseURL = simulator.url;
     apiKey = simulator.apiKey;
   }
-  const model = env.OPENAI_MODEL ?? 'qwen3-max';
-  const clock = simulator?.clock ?? systemClock;
+  try {
+    const model = env.OPENAI_MODEL ?? 'qwen3-max';
+    const clock = simulator?.clock ?? systemClock;
 
-  const limiter = batchLimiter(quota, clock, timeScale);
-  const counted = countingFetch(globalThis.fetch);
-  const client = withTollgate(new OpenAI({ baseURL, apiKey, fetch: counted.fetch }), {
-    limiter,
-    retry: { provider: real ? detectProvider(baseURL) : 'dashscope' },
-  });
+    const limiter = batchLimiter(quota, clock, timeScale);
+    const counted = countingFetch(globalThis.fetch);
+    const client = withTollgate(new OpenAI({ baseURL, apiKey, fetch: counted.fetch }), {
+      limiter,
+      retry: { provider: real ? detectProvider(baseURL) : 'dashscope' },
+    });
 
-  console.log(
-    `${items.length} requests to ${model} at ${real ? baseURL : `the simulator (time x${timeScale})`}; ` +
-      `quota ${quota.rpm} RPM, ${quota.tpm.toLocaleString('en')} TPM, ${quota.rps} RPS, ${quota.tps.toLocaleString('en')} TPS`,
-  );
-  // The first call on a cold client reaches the server tens of ms late (connection, lazy code);
-  // an entry that arrives late stays in the provider's window past the limiter's. Warm up first,
-  // with a request shaped like the batch's, so the prompt bias it teaches the limiter is right.
-  const first = items[0];
-  if (first !== undefined) {
-    await client.chat.completions.create({ model, messages: [...first.messages], max_tokens: 1 });
+    console.log(
+      `${items.length} requests to ${model} at ${real ? baseURL : `the simulator (time x${timeScale})`}; ` +
+        `quota ${quota.rpm} RPM, ${quota.tpm.toLocaleString('en')} TPM, ${quota.rps} RPS, ${quota.tps.toLocaleString('en')} TPS`,
+    );
+    // The first call on a cold client reaches the server tens of ms late (connection, lazy code);
+    // an entry that arrives late stays in the provider's window past the limiter's. Warm up first,
+    // with a request shaped like the batch's, so the prompt bias it teaches the limiter is right.
+    const first = items[0];
+    if (first !== undefined) {
+      await client.chat.completions.create({ model, messages: [...first.messages], max_tokens: 1 });
+    }
+    const progress = new Progress(limiter, items.length, quota.tpm);
+    const started = clock.now();
+    progress.start();
+    const costs: number[] = [];
+    const results = await Promise.allSettled(
+      items.map(async (item) => {
+        const reply = await client.chat.completions.create({
+          model,
+          messages: [...item.messages],
+          max_tokens: item.max_tokens,
+        });
+        progress.done++;
+        costs.push((reply.usage?.prompt_tokens ?? 0) + item.max_tokens);
+        return reply;
+      }),
+    );
+    const makespanS = (clock.now() - started) / 1000;
+    progress.stop();
+
+    const lost = results.filter((result) => result.status === 'rejected');
+    const bound = lowerBoundSeconds(costs, quota);
+    console.log(
+      formatSummary({
+        requests: items.length,
+        succeeded: items.length - lost.length,
+        lost: lost.length,
+        r429: counted.status429,
+        r429Simulator: (await simulator?.stats())?.rejected429ByReason,
+        makespanS,
+        lowerBoundS: bound,
+      }),
+    );
+    for (const failure of lost.slice(0, 3)) {
+      console.error('lost:', (failure as PromiseRejectedResult).reason);
+    }
+    limiter.close();
+    if (lost.length > 0) process.exitCode = 1;
+  } finally {
+    await simulator?.close(); // its thread would keep the process alive
   }
-  const progress = new Progress(limiter, items.length, quota.tpm);
-  const started = clock.now();
-  progress.start();
-  const costs: number[] = [];
-  const results = await Promise.allSettled(
-    items.map(async (item) => {
-      const reply = await client.chat.completions.create({
-        model,
-        messages: [...item.messages],
-        max_tokens: item.max_tokens,
-      });
-      progress.done++;
-      costs.push((reply.usage?.prompt_tokens ?? 0) + item.max_tokens);
-      return reply;
-    }),
-  );
-  const makespanS = (clock.now() - started) / 1000;
-  progress.stop();
-
-  const lost = results.filter((result) => result.status === 'rejected');
-  const bound = lowerBoundSeconds(costs, quota);
-  console.log(
-    formatSummary({
-      requests: items.length,
-      succeeded: items.length - lost.length,
-      lost: lost.length,
-      r429: counted.status429,
-      r429Simulator: (await simulator?.stats())?.rejected429ByReason,
-      makespanS,
-      lowerBoundS: bound,
-    }),
-  );
-  for (const failure of lost.slice(0, 3)) {
-    console.error('lost:', (failure as PromiseRejectedResult).reason);
-  }
-  await simulator?.close();
-  limiter.close();
-  if (lost.length > 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

@@ -55,15 +55,31 @@ export async function startSimulatorThread(config: SimulatorConfig): Promise<Thr
     worker.once('error', reject);
   });
   let nextId = 1;
-  const pending = new Map<number, (value: unknown) => void>();
+  const pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
   worker.on('message', (reply: { id: number; value?: unknown }) => {
-    pending.get(reply.id)?.(reply.value);
+    pending.get(reply.id)?.resolve(reply.value);
     pending.delete(reply.id);
   });
+  // A worker that dies fails what was asked of it, rather than leaving it waiting forever.
+  let gone: Error | undefined;
+  const fail = (error: Error) => {
+    gone ??= error;
+    for (const { reject } of pending.values()) reject(error);
+    pending.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`the simulator thread exited (code ${code})`)));
   const ask = <T>(request: Distribute<Request>): Promise<T> =>
-    new Promise<T>((resolve) => {
+    new Promise<T>((resolve, reject) => {
+      if (gone !== undefined) {
+        reject(gone);
+        return;
+      }
       const id = nextId++;
-      pending.set(id, resolve as (value: unknown) => void);
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       worker.postMessage({ ...request, id });
     });
   return {

@@ -49,7 +49,7 @@ describe('backfilling (MemoryStore)', () => {
             ? undefined
             : { headLatestStart: now + scenario.allowedDelayMs };
         const decision = a.store.admit('k', p, scenario.candidates, options);
-        const head = decision.tickets.findIndex((ticket) => ticket === undefined);
+        const head = decision.tickets.indexOf(undefined);
         if (head === -1) return;
         // the head's earliest start: the same store state, asked about the head alone
         const prefix = scenario.candidates.slice(0, head + 1);

@@ -56,7 +56,8 @@ export class QuotaState {
     headLatestStart = Number.NEGATIVE_INFINITY,
   ): AdmitDecision {
     const now = this.advance(clockNow);
-    const tickets: Array<Ticket | undefined> = new Array(costs.length);
+    // filled, not sparse: callers may use indexOf, forEach or for…of alike
+    const tickets: Array<Ticket | undefined> = new Array(costs.length).fill(undefined);
     let i = 0;
     let headStart = now;
     for (; i < costs.length; i++) {

@@ -155,6 +155,16 @@ export function storeConformanceCases(options: StoreConformanceOptions): Conform
       }),
     },
     {
+      name: 'answers one ticket slot per candidate, undefined when refused (a dense array)',
+      run: scenario(async (store, _clock, key) => {
+        const p = plan(window('requests', 2, 1000));
+        const decision = await store.admit(key, p, [0, 0, 0, 0]);
+        expectEqual(decision.tickets.length, 4, 'one slot per candidate');
+        expectEqual(Object.keys(decision.tickets).length, 4, 'no holes');
+        expectEqual(decision.tickets.indexOf(undefined), 2, 'the first refused is the head');
+      }),
+    },
+    {
       name: 'backfilling may delay the head up to headLatestStart, never beyond',
       run: scenario(async (store, clock, key) => {
         const p = plan(window('tokens', 1000, 1000));
