@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { presets, startSimulator } from '@tollgate/simulator';
 import { redisTarget } from './redis.js';
 import { formatReasons, lowerBoundSeconds, table } from './report.js';
-import { anchor, QWEN3_MAX, type WorkerConfig, type WorkerMessage } from './shared.js';
+import { QWEN3_MAX, type WorkerConfig, type WorkerMessage } from './shared.js';
 
 type Done = Extract<WorkerMessage, { type: 'done' }>;
 
@@ -54,8 +54,8 @@ try {
     marginMs: 50 * timeScale,
     baseURL: simulator.url,
     apiKey: simulator.apiKey,
-    // Every worker runs on the simulator's clock, rebuilt from this anchor.
-    clock: anchor(() => simulator.clock.now(), timeScale),
+    // Every worker runs on the simulator's clock, rebuilt with simulatorClock from these.
+    clock: { timeScale: simulator.clock.timeScale, anchor: simulator.clock.anchor },
   };
   const children = Array.from({ length: workers }, (_, index) => {
     // fork() passes this process's `--import tsx` on to the worker

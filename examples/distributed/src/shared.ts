@@ -1,5 +1,4 @@
-import { performance } from 'node:perf_hooks';
-import type { Clock } from '@tollgate/core';
+import type { ClockAnchor } from '@tollgate/simulator';
 
 /** qwen3-max on Model Studio: 600 RPM, 1,000,000 TPM, applied per second too. */
 export const QWEN3_MAX = { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 } as const;
@@ -18,7 +17,8 @@ export interface WorkerConfig {
   readonly marginMs: number;
   readonly baseURL: string;
   readonly apiKey: string;
-  readonly clock: ClockAnchor;
+  /** The simulator's `clock.timeScale` and `clock.anchor`: every worker runs on its time. */
+  readonly clock: { readonly timeScale: number; readonly anchor: ClockAnchor };
 }
 
 /** Worker → coordinator. */
@@ -34,47 +34,6 @@ export type WorkerMessage =
       readonly costs: number[];
       readonly errors: string[];
     };
-
-/** The simulator's time at one real instant, and its speed. */
-export interface ClockAnchor {
-  readonly realAnchor: number;
-  readonly simAnchor: number;
-  readonly timeScale: number;
-}
-
-/** Wall-clock ms with sub-ms resolution; agrees across processes to well under a ms. */
-const realNow = (): number => performance.timeOrigin + performance.now();
-
-/** Reads the simulator's clock and the real clock at one instant. */
-export function anchor(simulatorNow: () => number, timeScale: number): ClockAnchor {
-  return { realAnchor: realNow(), simAnchor: simulatorNow(), timeScale };
-}
-
-/**
- * The simulator's clock, in any process: `simAnchor + (real − realAnchor) × timeScale` — the
- * simulator's own formula. Timers take simulated ms and never fire early.
- */
-export function scaledClock({ realAnchor, simAnchor, timeScale }: ClockAnchor): Clock {
-  const now = () => simAnchor + (realNow() - realAnchor) * timeScale;
-  interface Timer {
-    handle: ReturnType<typeof setTimeout> | undefined;
-  }
-  const arm = (timer: Timer, callback: () => void, dueAt: number) => {
-    timer.handle = setTimeout(
-      () => (now() < dueAt ? arm(timer, callback, dueAt) : callback()),
-      Math.ceil(Math.max(0, dueAt - now()) / timeScale),
-    );
-  };
-  return {
-    now,
-    setTimeout: (callback, ms) => {
-      const timer: Timer = { handle: undefined };
-      arm(timer, callback, now() + Math.max(0, ms));
-      return timer;
-    },
-    clearTimeout: (timer) => clearTimeout((timer as Timer | undefined)?.handle),
-  };
-}
 
 const WORDS = (
   'the quota window request token provider limit model answer batch minute second burst ' +

@@ -5,20 +5,15 @@
 import { Limiter } from '@tollgate/core';
 import { withTollgate } from '@tollgate/openai';
 import { RedisStore } from '@tollgate/redis';
+import { simulatorClock } from '@tollgate/simulator';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import {
-  QWEN3_MAX,
-  scaledClock,
-  syntheticBatch,
-  type WorkerConfig,
-  type WorkerMessage,
-} from './shared.js';
+import { QWEN3_MAX, syntheticBatch, type WorkerConfig, type WorkerMessage } from './shared.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
 const send = (message: WorkerMessage) => process.send?.(message);
 
-const clock = scaledClock(config.clock);
+const clock = simulatorClock(config.clock.timeScale, config.clock.anchor);
 const redis = new Redis(config.redisUrl);
 const limiter = new Limiter({
   quota: QWEN3_MAX,

@@ -23,7 +23,9 @@ const scenarioArb = fc.record({
 });
 
 /** Two stores with the same history on clocks at the same instant. */
-async function twins(scenario: fc.Infer<typeof scenarioArb>) {
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
+
+async function twins(scenario: Scenario) {
   const stores = [0, 1].map(() => {
     const clock = createFakeClock(1_000_000);
     return { clock, store: new MemoryStore({ clock }) };

@@ -1,6 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { presets, type Simulator, startSimulator } from '@tollgate/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +13,8 @@ import { redisUrl, uniquePrefix } from './helpers.js';
  * The batch: 120 long-context requests (~450,000 tokens booked: ~30 s of the per-second token
  * window), split over 3 workers. Time runs x5 on the simulator, so the test takes ~9 s.
  *
- * Clocks: every worker decides on the simulator's clock, rebuilt from two anchors read here at
- * one instant (see the fixture), and gives that clock to its `RedisStore` as well as its
+ * Clocks: every worker decides on the simulator's clock, rebuilt with `simulatorClock` from
+ * its `timeScale` and `anchor`, and gives that clock to its `RedisStore` as well as its
  * `Limiter`: the Redis server's `TIME` runs at real speed, the simulator's windows do not.
  * The margin covers what separates an admission from its arrival at the simulator — the reply
  * from Redis, the HTTP request, the simulator's event loop: a few real ms, and up to ~25 under
@@ -69,9 +68,6 @@ describe.skipIf(redisUrl === null)(`${WORKERS} processes sharing one quota throu
   });
 
   it('completes every request with no 429 and no window of the simulator above its limit', async () => {
-    // The simulator's clock is `start + real elapsed × scale`; read both sides at one instant.
-    const realAnchor = performance.timeOrigin + performance.now();
-    const simAnchor = simulator.clock.now();
     const common = {
       workers: WORKERS,
       total: TOTAL,
@@ -82,7 +78,7 @@ describe.skipIf(redisUrl === null)(`${WORKERS} processes sharing one quota throu
       marginMs: MARGIN_MS,
       baseURL: simulator.url,
       apiKey: simulator.apiKey,
-      clock: { realAnchor, simAnchor, timeScale: TIME_SCALE },
+      clock: { timeScale: simulator.clock.timeScale, anchor: simulator.clock.anchor },
     };
 
     const workers = Array.from({ length: WORKERS }, (_, index) =>
