@@ -55,11 +55,12 @@ export interface LimiterOptions {
    */
   readonly pacing?: boolean;
   /**
-   * Backfilling: while the head of the queue waits, admit later waiters that fit now, largest
-   * first, when that delays the head's start by at most `maxDelayMs` in all (past the start
-   * computed when it became the head; never past its `maxWaitMs`, and never for waiters of a
-   * lower priority than the head's). `lookahead` bounds how many waiters each decision
-   * considers. `false`: strict order. @default { lookahead: 64, maxDelayMs: 1000 }
+   * Backfilling: while the head of the queue waits, admit later waiters of its priority that
+   * fit now, largest first, when that delays the head's start by at most `maxDelayMs` in all
+   * (past the start computed when it became the head, never past its `maxWaitMs`); then
+   * lower-priority waiters, largest first, only where they do not delay it at all.
+   * `lookahead` bounds how many waiters each decision considers. `false`: strict order.
+   * @default { lookahead: 64, maxDelayMs: 1000 }
    */
   readonly packing?: boolean | { readonly lookahead?: number; readonly maxDelayMs?: number };
   /**
@@ -195,6 +196,13 @@ export class Limiter {
   private storeOffset = 0;
   private pumping = false;
   private pumpAgain = false;
+  /**
+   * Set when the head of the queue waits and lower-priority waiters were left out of the
+   * decision: the next pass offers them, each only if it does not delay the head at all.
+   */
+  private lowerPass = false;
+  /** The `wakeAt` of the head's own priority, kept across that lower-priority pass. */
+  private levelWakeAt: number | undefined;
   private timer: TimerHandle | undefined;
   private closed = false;
   private readonly owner: PermitOwner = {
@@ -493,15 +501,25 @@ export class Limiter {
       this.clearTimer();
       return undefined;
     }
-    const candidates = this.queue.peek(Math.min(this.lookahead, slots));
+    const waiting = this.queue.peek(Math.min(this.lookahead, slots));
+    const head = waiting[0]!;
+    // Backfilling within the head's priority may delay it (by maxDelayMs at most); waiters of a
+    // lower priority get a pass of their own, where they may only use room the head cannot.
+    const lowerPass = this.lowerPass;
+    this.lowerPass = false;
+    const candidates = lowerPass
+      ? [head, ...waiting.filter((waiter) => waiter.priority < head.priority)]
+      : waiting.filter((waiter) => waiter.priority === head.priority);
+    const lowerLeft = !lowerPass && candidates.length < waiting.length;
     // Estimates are booked at the bias learned by now, not the one when they queued.
     for (const waiter of candidates) {
       if (waiter.estimate !== undefined) waiter.cost = this.estimatedCost(waiter.estimate);
     }
     const costs = candidates.map((waiter) => waiter.cost);
+    const options = lowerPass ? undefined : this.admitOptions(head);
     let decision: MaybePromise<AdmitDecision>;
     try {
-      decision = this.store.admit(this.key, this.plan, costs, this.admitOptions(candidates));
+      decision = this.store.admit(this.key, this.plan, costs, options);
     } catch (cause) {
       this.failAll(candidates, cause);
       return undefined;
@@ -509,31 +527,31 @@ export class Limiter {
     if (isPromiseLike(decision)) {
       this.syncStore = false;
       return decision.then(
-        (answer) => this.apply(candidates, answer),
+        (answer) => this.apply(candidates, answer, lowerLeft),
         (cause: unknown) => this.failAll(candidates, cause),
       );
     }
     this.syncStore = true;
-    this.apply(candidates, decision);
+    this.apply(candidates, decision, lowerLeft);
     return undefined;
   }
 
   /**
-   * How late backfilling may push the head's start: `maxDelayMs` past the start computed when
-   * it became the head (not at all in that first decision), never past its deadline, and not
-   * at all for the sake of lower-priority waiters.
+   * How late backfilling by waiters of its own priority may push the head's start: `maxDelayMs`
+   * past the start computed when it became the head (not at all in that first decision), and
+   * never past its deadline.
    */
-  private admitOptions(candidates: ReadonlyArray<Waiter>): AdmitOptions | undefined {
-    const head = candidates[0]!;
-    if (this.maxHeadDelayMs === 0 || candidates.at(-1)!.priority !== head.priority) {
-      return undefined;
-    }
-    if (head.latestStart === undefined) return undefined;
+  private admitOptions(head: Waiter): AdmitOptions | undefined {
+    if (this.maxHeadDelayMs === 0 || head.latestStart === undefined) return undefined;
     const deadline = head.enqueuedAt + head.maxWaitMs + this.storeOffset;
     return { headLatestStart: Math.min(head.latestStart, deadline) };
   }
 
-  private apply(candidates: ReadonlyArray<Waiter>, decision: AdmitDecision): void {
+  private apply(
+    candidates: ReadonlyArray<Waiter>,
+    decision: AdmitDecision,
+    lowerLeft: boolean,
+  ): void {
     this.storeOffset = decision.now - this.clock.now();
     let head: Waiter | undefined;
     for (let i = 0; i < candidates.length; i++) {
@@ -548,6 +566,14 @@ export class Limiter {
       return;
     }
     head.latestStart ??= decision.retryAt + this.maxHeadDelayMs;
+    if (lowerLeft) {
+      this.lowerPass = true;
+      this.levelWakeAt = decision.wakeAt;
+      this.pumpAgain = true;
+      return;
+    }
+    const levelWakeAt = this.levelWakeAt;
+    this.levelWakeAt = undefined;
     const waitMs = decision.retryAt - decision.now;
     if (!Number.isFinite(waitMs)) {
       this.drop(head, new StoreError(`store gave no finite retry time (${decision.blockedBy})`));
@@ -566,7 +592,8 @@ export class Limiter {
         queued: this.queue.size,
       });
     }
-    const wakeMs = decision.wakeAt === undefined ? waitMs : decision.wakeAt - decision.now;
+    const wakeAt = Math.min(decision.wakeAt ?? decision.retryAt, levelWakeAt ?? decision.retryAt);
+    const wakeMs = wakeAt - decision.now;
     this.clearTimer();
     this.timer = this.clock.setTimeout(
       () => {

@@ -412,6 +412,30 @@ describe('Limiter: pacing, packing, margin', () => {
     expect(low.at).toBe(2000);
   });
 
+  it('offers room the head cannot use to its own priority before a lower one', async () => {
+    const { clock, limiter } = setup({ quota: { tps: 1000 } });
+    await limiter.acquire({ tokens: 600 });
+    await clock.advance(10);
+    await limiter.acquire({ tokens: 400 });
+    await clock.advance(90);
+    const head = track(clock, limiter.acquire({ tokens: 700, priority: 1 }));
+    const low = track(clock, limiter.acquire({ tokens: 300, priority: 0 }));
+    const high = track(clock, limiter.acquire({ tokens: 200, priority: 1 }));
+    // at 1000 the 600 leaves: room for the 300 or the 200 beside the head (due at 1010), not both
+    await clock.advance(2000);
+    expect([high.at, head.at, low.at]).toEqual([1000, 1010, 2000]);
+  });
+
+  it('a lower priority still uses room the head cannot, when that does not delay it', async () => {
+    const { clock, limiter } = setup({ quota: { tps: 1000 } });
+    await limiter.acquire({ tokens: 600 });
+    await clock.advance(500);
+    const head = track(clock, limiter.acquire({ tokens: 900, priority: 1 }));
+    const low = track(clock, limiter.acquire({ tokens: 100, priority: 0 }));
+    await clock.advance(1000);
+    expect([low.at, head.at]).toEqual([500, 1000]);
+  });
+
   it('backfilling never pushes the head past its maxWaitMs', async () => {
     const { clock, limiter } = setup({ quota: { tps: 1000 } });
     await limiter.acquire({ tokens: 600 });
