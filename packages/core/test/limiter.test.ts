@@ -281,6 +281,24 @@ describe('Limiter: reservations and accounting', () => {
     expect((await limiter.snapshot()).promptBias).toBeCloseTo(1.2 * (1 + 0.1 / Math.sqrt(8)), 12);
   });
 
+  it('keeps the peak ratio for the last 256 settlements, then lets it go', async () => {
+    const { limiter } = setup({ quota: { tpm: 1_000_000_000 } });
+    const settleAt = async (reported: number) => {
+      const permit = await limiter.acquire({ tokens: { prompt: 1000, output: 0 } });
+      permit.settle({ promptTokens: reported });
+    };
+    const headroom = (n: number) => 1 + 0.1 / Math.sqrt(n);
+    await settleAt(1300);
+    for (let i = 0; i < 255; i++) await settleAt(1000 + (i % 7));
+    // the 1.3 is still among the last 256
+    expect((await limiter.snapshot()).promptBias).toBeCloseTo(1.3 * headroom(256), 12);
+    await settleAt(1000);
+    // it left: the highest of the rest, 1.006
+    expect((await limiter.snapshot()).promptBias).toBeCloseTo(1.006 * headroom(257), 12);
+    await settleAt(1400);
+    expect((await limiter.snapshot()).promptBias).toBeCloseTo(1.4 * headroom(258), 12);
+  });
+
   it('never lets the learned bias make a request too large to fit', async () => {
     const { clock, limiter } = setup({ quota: { tpm: 1000 } });
     for (let i = 0; i < 30; i++) {

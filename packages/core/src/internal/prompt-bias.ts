@@ -1,6 +1,5 @@
-const RATE = 0.1;
-/** How fast the recent peak ratio decays toward the mean, per settlement (~50 settlements). */
-const PEAK_DECAY = 0.02;
+/** How many recent settlements the peak ratio is taken over. */
+const WINDOW = 256;
 /** Headroom while few settlements are known: 10% after one, 1% after a hundred. */
 const SMALL_SAMPLE = 0.1;
 const MIN = 0.25;
@@ -8,15 +7,16 @@ const MAX = 4;
 
 /**
  * What the limiter learns from settlements: the ratio of reported to estimated prompt tokens.
- * The mean starts exact (1/n) and becomes exponential (rate 0.1) so it follows a drifting
- * workload. Bookings use the recent peak ratio — the highest seen, decaying toward the mean
- * over about fifty settlements — raised by `10% / √settlements` while the sample is small, and
- * clamped to 0.25–4: a request booked below what the provider counts overflows a full window,
- * so the bias errs high.
+ * Bookings use the highest ratio among the last 256 settlements — raised by
+ * `10% / √settlements` while the sample is small, and clamped to 0.25–4 — because a request
+ * booked below what the provider counts overflows a full window: the bias errs high. A
+ * stationary workload is then under-booked only by a request whose ratio beats all of the last
+ * 256 (about 1 in 257), and by little; a workload whose ratio rises is followed at once, one
+ * whose ratio falls within 256 settlements.
  */
 export class PromptBias {
   private samples = 0;
-  private mean = 1;
+  private readonly recent = new Float64Array(WINDOW);
   private peak = 1;
 
   /** The factor to book estimated prompt tokens at: 1 until settlements teach otherwise. */
@@ -28,13 +28,18 @@ export class PromptBias {
 
   learn(estimatedPrompt: number, reportedPrompt: number): void {
     const ratio = reportedPrompt / estimatedPrompt;
+    const slot = this.samples % WINDOW;
+    const leaving = this.samples < WINDOW ? Number.NEGATIVE_INFINITY : this.recent[slot]!;
+    this.recent[slot] = ratio;
     this.samples++;
-    if (this.samples === 1) {
-      this.mean = ratio;
+    if (this.samples === 1 || ratio >= this.peak) {
       this.peak = ratio;
-      return;
+    } else if (leaving === this.peak) {
+      // the peak left the window: the next highest of those still in it
+      const kept = Math.min(this.samples, WINDOW);
+      let peak = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < kept; i++) peak = Math.max(peak, this.recent[i]!);
+      this.peak = peak;
     }
-    this.mean += Math.max(RATE, 1 / this.samples) * (ratio - this.mean);
-    this.peak = Math.max(ratio, this.peak + PEAK_DECAY * (this.mean - this.peak));
   }
 }
