@@ -504,13 +504,16 @@ export class Limiter {
     const waiting = this.queue.peek(Math.min(this.lookahead, slots));
     const head = waiting[0]!;
     // Backfilling within the head's priority may delay it (by maxDelayMs at most); waiters of a
-    // lower priority get a pass of their own, where they may only use room the head cannot.
+    // lower priority get a pass of their own, after it, in which nothing may delay the head.
     const lowerPass = this.lowerPass;
     this.lowerPass = false;
-    const candidates = lowerPass
-      ? [head, ...waiting.filter((waiter) => waiter.priority < head.priority)]
-      : waiting.filter((waiter) => waiter.priority === head.priority);
-    const lowerLeft = !lowerPass && candidates.length < waiting.length;
+    // `peek` is in priority order: when the last shares the head's priority, they all do
+    const onePriority = waiting.at(-1)!.priority === head.priority;
+    const candidates =
+      lowerPass || onePriority
+        ? waiting
+        : waiting.filter((waiter) => waiter.priority === head.priority);
+    const lowerLeft = !lowerPass && !onePriority;
     // Estimates are booked at the bias learned by now, not the one when they queued.
     for (const waiter of candidates) {
       if (waiter.estimate !== undefined) waiter.cost = this.estimatedCost(waiter.estimate);
