@@ -2,7 +2,7 @@
  * The batch demo: a few hundred long-context prompts through one `openai` client that
  * Tollgate limits, against an embedded simulator of qwen3-max's quota (or a real endpoint).
  *
- *   pnpm demo                                   simulator, 400 synthetic prompts, time x4
+ *   pnpm demo                                   simulator, 400 synthetic prompts, time x3
  *   BATCH_SIZE=1000 TIME_SCALE=10 pnpm demo     more prompts, faster simulated time
  *   BATCH_PROMPTS=prompts.jsonl pnpm demo       your prompts (one JSON object per line)
  *   OPENAI_BASE_URL=… OPENAI_API_KEY=… OPENAI_MODEL=qwen3-max pnpm demo   a real endpoint
@@ -30,7 +30,7 @@ const QWEN3_MAX: QuotaRates = { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 }
 
 async function main(): Promise<void> {
   const real = env.OPENAI_BASE_URL !== undefined && env.OPENAI_BASE_URL !== '';
-  const timeScale = real ? 1 : number('TIME_SCALE', 4);
+  const timeScale = real ? 1 : number('TIME_SCALE', 3);
   const items: BatchItem[] = env.BATCH_PROMPTS
     ? batchFromJsonl(env.BATCH_PROMPTS)
     : syntheticBatch({ count: number('BATCH_SIZE', 400) });
