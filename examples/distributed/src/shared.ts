@@ -2,7 +2,6 @@ import type { ClockAnchor } from '@tollgate/simulator';
 
 /** qwen3-max on Model Studio: 600 RPM, 1,000,000 TPM, applied per second too. */
 export const QWEN3_MAX = { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 } as const;
-export type QuotaRates = typeof QWEN3_MAX;
 
 /** What the coordinator hands each worker (as JSON in argv[2]). */
 export interface WorkerConfig {
