@@ -1,28 +1,50 @@
-import type { Limiter } from './limiter.js';
 import type { Permit } from './permit.js';
 
 /**
- * What travels with one call through a pipeline. Layers read what outer layers decided
- * (the signal, the attempt) and record what they did (the limiter that admitted the call,
- * its permit), so that an outer layer can act on it when the call fails — `retry` pauses
- * the limiter recorded here when the provider answers 429.
+ * An account a call is made on: which quota it draws from (`id`) and what the transport sends
+ * with it.
+ */
+export interface CallAccount {
+  /** Stable and unique in the pool, e.g. `acct-1`; names the account's quotas and events. */
+  readonly id: string;
+  readonly apiKey?: string;
+  readonly baseURL?: string;
+  readonly organization?: string;
+  /** Extra request headers for this account. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What travels with one call down a pipeline. Each field is set by a layer for the layers and
+ * the call below it, and read only below: a layer that changes something passes a new context
+ * (`next(request, { ...context, attempt: 2 })`), so what a call sees is exactly what the
+ * layers around it decided, in the order they nest.
  *
- * Packages add their own fields by declaration merging:
- *
- * @example
- * declare module '@tollgate/core' {
- *   interface CallContext { account?: string }
- * }
+ * | field | set by | read by |
+ * |---|---|---|
+ * | `signal` | the caller, `retry()` (its own signal joined) | every wait, the transport |
+ * | `attempt` | `run()`, `retry()` | hooks, logs |
+ * | `account` | `rotate()` | `limit()` (which quota), the transport (which credentials) |
+ * | `model` | `fallback()` | `limit()` (which quota), the transport (which model) |
+ * | `permit` | `limit()` | the call (settles a stream itself, for instance) |
+ * | `outputStarted` | layers that retry or fall back | the call |
  */
 export interface CallContext {
   /** Aborts the whole call, waits included. */
-  signal?: AbortSignal;
-  /** 1 for the first attempt; layers that retry create a new context per attempt. */
-  attempt: number;
-  /** Set by `limit()`: the limiter that admitted this attempt. */
-  limiter?: Limiter;
-  /** Set by `limit()`: this attempt's permit. */
-  permit?: Permit;
+  readonly signal?: AbortSignal;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** The account the call is made on. Absent: the transport's own credentials. */
+  readonly account?: CallAccount;
+  /** The model to call instead of the request's own. */
+  readonly model?: string;
+  /** This attempt's admission, from the `limit()` layer above the call. */
+  readonly permit?: Permit;
+  /**
+   * Call it once part of the response has been handed on (a stream's first chunk): the layers
+   * above then no longer retry the call or send it elsewhere, since that would replay output.
+   */
+  readonly outputStarted?: () => void;
 }
 
 /** A call: a request and its context in, a response out. */
@@ -47,7 +69,7 @@ export function pipeline<Req, Res>(...layers: ReadonlyArray<Layer<Req, Res>>): L
 export function run<Req, Res>(
   call: Call<Req, Res>,
   request: Req,
-  context: Partial<CallContext> = {},
+  context: Omit<CallContext, 'attempt'> & { readonly attempt?: number } = {},
 ): Promise<Res> {
   return call(request, { attempt: 1, ...context });
 }

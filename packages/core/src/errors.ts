@@ -1,19 +1,34 @@
 const BRAND = Symbol.for('@tollgate/error');
 
-/** Every error Tollgate throws carries a stable `code`; match on it, not on messages. */
-export type TollgateErrorCode =
-  | 'TOLLGATE_CONFIGURATION'
-  | 'TOLLGATE_INVALID_ARGUMENT'
-  | 'TOLLGATE_REQUEST_TOO_LARGE'
-  | 'TOLLGATE_WAIT_TIMEOUT'
-  | 'TOLLGATE_WAIT_ABORTED'
-  | 'TOLLGATE_PERMIT_STATE'
-  | 'TOLLGATE_LIMITER_CLOSED'
-  | 'TOLLGATE_STORE';
+/**
+ * Every Tollgate error, by its stable `code`: the one registry of the family. Packages add
+ * their errors by declaration merging, so {@link isTollgateError} narrows to their classes too:
+ *
+ * @example
+ * declare module '@tollgate/core' {
+ *   interface TollgateErrors {
+ *     TOLLGATE_RETRY_EXHAUSTED: RetryExhaustedError;
+ *   }
+ * }
+ */
+export interface TollgateErrors {
+  TOLLGATE_CONFIGURATION: ConfigurationError;
+  TOLLGATE_INVALID_ARGUMENT: InvalidArgumentError;
+  TOLLGATE_REQUEST_TOO_LARGE: RequestTooLargeError;
+  TOLLGATE_WAIT_TIMEOUT: WaitTimeoutError;
+  TOLLGATE_WAIT_ABORTED: WaitAbortedError;
+  TOLLGATE_PERMIT_STATE: PermitStateError;
+  TOLLGATE_LIMITER_CLOSED: LimiterClosedError;
+  TOLLGATE_STORE: StoreError;
+}
+
+/** The code of every error Tollgate throws; match on it, not on messages. */
+export type TollgateErrorCode = keyof TollgateErrors;
 
 /**
- * Base class of every Tollgate error. Errors are branded with a global symbol, so
- * {@link isTollgateError} recognises them even when two copies of the package are bundled.
+ * Base class of every error of every Tollgate package. Errors are branded with a global
+ * symbol, so {@link isTollgateError} recognises them even when two copies of a package are
+ * bundled.
  */
 export abstract class TollgateError extends Error {
   abstract readonly code: TollgateErrorCode;
@@ -120,19 +135,9 @@ export class StoreError extends TollgateError {
   }
 }
 
-interface ErrorByCode {
-  TOLLGATE_CONFIGURATION: ConfigurationError;
-  TOLLGATE_INVALID_ARGUMENT: InvalidArgumentError;
-  TOLLGATE_REQUEST_TOO_LARGE: RequestTooLargeError;
-  TOLLGATE_WAIT_TIMEOUT: WaitTimeoutError;
-  TOLLGATE_WAIT_ABORTED: WaitAbortedError;
-  TOLLGATE_PERMIT_STATE: PermitStateError;
-  TOLLGATE_LIMITER_CLOSED: LimiterClosedError;
-  TOLLGATE_STORE: StoreError;
-}
-
 /**
- * True when `error` is a Tollgate error (optionally of one code). Works across bundled copies.
+ * True when `error` is a Tollgate error of any package (optionally of one code). Works across
+ * bundled copies.
  *
  * @example
  * if (isTollgateError(error, 'TOLLGATE_WAIT_TIMEOUT')) console.log(error.expectedWaitMs);
@@ -141,7 +146,7 @@ export function isTollgateError(error: unknown): error is TollgateError;
 export function isTollgateError<C extends TollgateErrorCode>(
   error: unknown,
   code: C,
-): error is ErrorByCode[C];
+): error is TollgateErrors[C];
 export function isTollgateError(error: unknown, code?: TollgateErrorCode): boolean {
   if (typeof error !== 'object' || error === null || !(BRAND in error)) return false;
   return code === undefined || (error as { code?: unknown }).code === code;

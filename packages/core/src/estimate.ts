@@ -1,4 +1,5 @@
-import { ConfigurationError, InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
+import { checkNumber, checkOptions } from './validate.js';
 
 /**
  * Prompt and output parts of a request's cost, in tokens.
@@ -184,20 +185,13 @@ const DEFAULT_OPTIONS = {
 type ResolvedOptions = { -readonly [K in keyof typeof DEFAULT_OPTIONS]: number };
 
 function resolveOptions(options: ChatEstimatorOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new ConfigurationError('must be an object', 'options');
-  }
+  const checked = checkOptions(options, 'chatEstimator', Object.keys(DEFAULT_OPTIONS));
   const resolved: ResolvedOptions = { ...DEFAULT_OPTIONS };
-  for (const [key, value] of Object.entries(options)) {
-    if (!Object.hasOwn(DEFAULT_OPTIONS, key)) {
-      const known = Object.keys(DEFAULT_OPTIONS).join(', ');
-      throw new ConfigurationError(`unknown option (expected one of ${known})`, key);
+  for (const key of Object.keys(DEFAULT_OPTIONS) as Array<keyof ResolvedOptions>) {
+    const value = checked[key];
+    if (value !== undefined) {
+      resolved[key] = checkNumber(value, `chatEstimator.${key}`, { min: 0, integer: true });
     }
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new ConfigurationError(`must be a non-negative integer, got ${String(value)}`, key);
-    }
-    resolved[key as keyof ResolvedOptions] = value;
   }
   return resolved;
 }
@@ -205,22 +199,13 @@ function resolveOptions(options: ChatEstimatorOptions): ResolvedOptions {
 function outputCap(request: ChatRequestLike, key: 'max_completion_tokens' | 'max_tokens') {
   const value = request[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new InvalidArgumentError(
-      `must be a non-negative integer, got ${String(value)}`,
-      `request.${key}`,
-    );
-  }
-  return value;
+  return checkNumber(value, `request.${key}`, { min: 0, integer: true }, InvalidArgumentError);
 }
 
 function choices(request: ChatRequestLike): number {
   const n = request.n;
   if (n === undefined || n === null) return 1;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-    throw new InvalidArgumentError(`must be a positive integer, got ${String(n)}`, 'request.n');
-  }
-  return n;
+  return checkNumber(n, 'request.n', { min: 1, integer: true }, InvalidArgumentError);
 }
 
 function toolsTokens(tools: ReadonlyArray<unknown> | undefined): number {

@@ -1,5 +1,12 @@
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
-export { type Call, type CallContext, type Layer, pipeline, run } from './compose.js';
+export {
+  type Call,
+  type CallAccount,
+  type CallContext,
+  type Layer,
+  pipeline,
+  run,
+} from './compose.js';
 export {
   ConfigurationError,
   InvalidArgumentError,
@@ -10,6 +17,7 @@ export {
   StoreError,
   TollgateError,
   type TollgateErrorCode,
+  type TollgateErrors,
   WaitAbortedError,
   WaitTimeoutError,
 } from './errors.js';
@@ -24,17 +32,24 @@ export {
   type TokenEstimate,
   type TokenEstimator,
 } from './estimate.js';
-export { type ChatLayer, type LimitOptions, limit, openAIUsage } from './limit.js';
+export type { LimiterEvents } from './events.js';
+export {
+  type CallOutcome,
+  type ChatLayer,
+  type LimiterFor,
+  type LimitOptions,
+  limit,
+  openAIUsage,
+} from './limit.js';
 export {
   type AcquireOptions,
   Limiter,
-  type LimiterEvents,
   type LimiterOptions,
   type LimiterSnapshot,
   type WindowSnapshot,
 } from './limiter.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
-export type { Permit, PermitState, Usage } from './permit.js';
+export type { Permit, PermitState, QuotaFeedback, Usage } from './permit.js';
 export {
   type AccountingMode,
   defineQuota,

@@ -1,27 +1,52 @@
 import type { Call, CallContext, Layer } from './compose.js';
-import { ConfigurationError } from './errors.js';
+import { WaitAbortedError } from './errors.js';
 import { type ChatRequestLike, defaultChatEstimator, type TokenEstimate } from './estimate.js';
-import { assertKnownKeys } from './internal/validate.js';
+import { mayHaveBeenSent } from './internal/sent.js';
 import type { Limiter } from './limiter.js';
-import type { Usage } from './permit.js';
+import type { Permit, QuotaFeedback, Usage } from './permit.js';
+import type { MaybePromise } from './store.js';
+import { checkFunction, checkLimiter, checkNumber, checkOptions } from './validate.js';
+
+/** How a call below `limit()` ended: what its `feedback` option is asked about. */
+export type CallOutcome<Res> =
+  | { readonly ok: true; readonly response: Res }
+  | { readonly ok: false; readonly error: unknown };
 
 export interface LimitOptions<Req, Res> {
   /** The request's cost. @default the chat estimator (prompt estimate + max output) */
-  readonly estimate?: (request: Req) => number | TokenEstimate;
-  /** The usage the provider reported. @default reads an OpenAI-style `usage` field */
-  readonly usage?: (response: Res) => Usage | undefined;
+  readonly estimate?: (request: Req, context: CallContext) => number | TokenEstimate;
+  /**
+   * The usage the provider reported. A promise settles the permit when it resolves, without
+   * holding the response back: a stream's usage arrives with its last chunk.
+   * @default reads an OpenAI-style `usage` field
+   */
+  readonly usage?: (response: Res) => Usage | undefined | Promise<Usage | undefined>;
+  /**
+   * What the provider's answer — a response or an error — says about the quota: a pause
+   * until its reset, a throttle after a burst refusal. The verdict goes to
+   * `limiter.heed()` before the answer goes up, so a retry above is admitted under it.
+   * `quotaFeedback()` from `@tollgate/retry` reads provider errors and rate-limit headers.
+   * @default none
+   */
+  readonly feedback?: (outcome: CallOutcome<Res>) => MaybePromise<QuotaFeedback | undefined>;
   /** Queue priority, fixed or per call. @default 0 */
   readonly priority?: number | ((request: Req, context: CallContext) => number);
   /** Longest wait for admission; see `AcquireOptions.maxWaitMs`. @default the limiter's */
   readonly maxWaitMs?: number;
   /**
-   * Whether a failed call may have reached the provider. A call that certainly did not is
-   * cancelled (refunded); one that may have keeps its reservation. @default () => true
+   * Whether a failed call may have reached the provider. One that certainly did not is
+   * cancelled (refunded); one that may have keeps its reservation, as the provider may have
+   * counted it. @default true, unless a network error code along the error's `cause` chain
+   * proves the request never left (`ECONNREFUSED`, `ENOTFOUND`, `EAI_AGAIN`, a connect
+   * timeout…)
    */
   readonly sent?: (error: unknown) => boolean;
 }
 
-const LIMIT_KEYS = ['estimate', 'usage', 'priority', 'maxWaitMs', 'sent'] as const;
+const LIMIT_KEYS = ['estimate', 'usage', 'feedback', 'priority', 'maxWaitMs', 'sent'];
+
+/** The limiter a call is admitted by: one, or one per account and model of the context. */
+export type LimiterFor = Limiter | ((context: CallContext) => Limiter);
 
 /**
  * A layer for any call whose request is an OpenAI-style chat request: what `limit(limiter)`
@@ -31,52 +56,83 @@ const LIMIT_KEYS = ['estimate', 'usage', 'priority', 'maxWaitMs', 'sent'] as con
 export type ChatLayer = <Req extends ChatRequestLike, Res>(next: Call<Req, Res>) => Call<Req, Res>;
 
 /**
- * The limiter as a pipeline layer: each call waits for admission (honouring the context's
- * signal), records the limiter and permit on its context, and settles the permit with the
- * response's usage — or keeps the reservation when the call failed after it may have been sent.
+ * The limiter as a pipeline layer — the one admit → call → settle path of Tollgate. Each call
+ * waits for admission (with the context's signal), runs with its permit in the context, and
+ * then its permit is settled with the response's usage, kept when the call failed after it
+ * may have been sent, or cancelled when it certainly was not; what the answer says about the
+ * quota (`feedback`) is heeded by the limiter.
+ *
+ * The limiter may depend on the context — `limit((context) => limiters.get(context.model))` —
+ * so that the account and model chosen by the layers above pick the quota.
  *
  * @example
  * const send = pipeline(limit(limiter))(callModel);
  */
 export function limit<Req, Res>(
-  limiter: Limiter,
-  options: LimitOptions<Req, Res> & { readonly estimate: (request: Req) => number | TokenEstimate },
+  limiter: LimiterFor,
+  options: LimitOptions<Req, Res> & {
+    readonly estimate: (request: Req, context: CallContext) => number | TokenEstimate;
+  },
 ): Layer<Req, Res>;
 export function limit(
-  limiter: Limiter,
+  limiter: LimiterFor,
   options?: LimitOptions<ChatRequestLike, unknown>,
 ): ChatLayer;
 export function limit<Req, Res>(
-  limiter: Limiter,
+  limiter: LimiterFor,
   options: LimitOptions<Req, Res> = {},
 ): Layer<Req, Res> {
-  assertKnownKeys(options, LIMIT_KEYS, 'limit', ConfigurationError);
+  const limiterOf = limiterResolver(limiter);
+  checkOptions(options, 'limit', LIMIT_KEYS);
   const estimate =
-    options.estimate ??
-    ((request: Req) => defaultChatEstimator.estimate(request as ChatRequestLike));
-  const readUsage = options.usage ?? ((response: Res) => openAIUsage(response));
-  const { priority = 0, maxWaitMs, sent = () => true } = options;
+    options.estimate === undefined
+      ? (request: Req) => defaultChatEstimator.estimate(request as ChatRequestLike)
+      : checkFunction(options.estimate, 'limit.estimate');
+  const readUsage =
+    options.usage === undefined
+      ? (response: Res) => openAIUsage(response)
+      : checkFunction(options.usage, 'limit.usage');
+  const feedback =
+    options.feedback === undefined ? undefined : checkFunction(options.feedback, 'limit.feedback');
+  const sent =
+    options.sent === undefined ? mayHaveBeenSent : checkFunction(options.sent, 'limit.sent');
+  const { priority = 0, maxWaitMs } = options;
+  if (typeof priority !== 'function') checkNumber(priority, 'limit.priority');
+  if (maxWaitMs !== undefined)
+    checkNumber(maxWaitMs, 'limit.maxWaitMs', { min: 0, infinity: true });
+
+  const heed = async (quota: Limiter, outcome: CallOutcome<Res>): Promise<void> => {
+    const verdict = await feedback?.(outcome);
+    if (verdict !== undefined) await quota.heed(verdict);
+  };
 
   return (next) => async (request, context) => {
-    const permit = await limiter.acquire({
-      tokens: estimate(request),
+    const quota = limiterOf(context);
+    const { signal } = context;
+    const permit = await quota.acquire({
+      tokens: estimate(request, context),
       priority: typeof priority === 'function' ? priority(request, context) : priority,
-      ...(context.signal === undefined ? {} : { signal: context.signal }),
+      ...(signal === undefined ? {} : { signal }),
       ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
     });
-    context.limiter = limiter;
-    context.permit = permit;
+    if (signal?.aborted) {
+      // admitted in the same turn as the abort: nothing was sent
+      permit.cancel();
+      throw new WaitAbortedError(permit.waitedMs, undefined, signal.reason);
+    }
     let response: Res;
     try {
-      response = await next(request, context);
+      response = await next(request, { ...context, permit });
     } catch (error) {
       if (permit.state === 'active') {
         if (sent(error)) permit.settle();
         else permit.cancel();
       }
+      await heed(quota, { ok: false, error });
       throw error;
     }
-    if (permit.state === 'active') permit.settle(readUsage(response));
+    settleWith(permit, readUsage(response));
+    await heed(quota, { ok: true, response });
     return response;
   };
 }
@@ -98,4 +154,21 @@ export function openAIUsage(response: unknown): Usage | undefined {
     ...(completionTokens === undefined ? {} : { completionTokens }),
     ...(totalTokens === undefined ? {} : { totalTokens }),
   };
+}
+
+function limiterResolver(limiter: LimiterFor): (context: CallContext) => Limiter {
+  checkLimiter(limiter, 'limit.limiter');
+  return typeof limiter === 'function' ? limiter : () => limiter;
+}
+
+/**
+ * Settles the permit, now or when its usage arrives (a call below may have settled it). Usage
+ * that fails to arrive, or arrives malformed, leaves the reservation booked.
+ */
+function settleWith(permit: Permit, usage: Usage | undefined | Promise<Usage | undefined>): void {
+  const settle = (reported: Usage | undefined) => {
+    if (permit.state === 'active') permit.settle(reported);
+  };
+  if (usage instanceof Promise) usage.then(settle).catch(() => settle(undefined));
+  else settle(usage);
 }

@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from './clock.js';
 import { ConfigurationError } from './errors.js';
 import { QuotaState } from './internal/quota-state.js';
-import { assertKnownKeys } from './internal/validate.js';
 import type {
   AdmitDecision,
   AdmitOptions,
@@ -10,6 +9,7 @@ import type {
   StoreSnapshot,
   Ticket,
 } from './store.js';
+import { checkClock, checkOptions } from './validate.js';
 
 export interface MemoryStoreOptions {
   /** The clock every decision is made on. @default systemClock */
@@ -25,8 +25,8 @@ export class MemoryStore implements Store {
   private readonly quotas = new Map<string, QuotaState>();
 
   constructor(options: MemoryStoreOptions = {}) {
-    assertKnownKeys(options, ['clock'], 'MemoryStore', ConfigurationError);
-    this.clock = options.clock ?? systemClock;
+    checkOptions(options, 'MemoryStore', ['clock']);
+    this.clock = checkClock(options.clock ?? systemClock, 'MemoryStore.clock');
   }
 
   admit(

@@ -7,6 +7,17 @@ export interface Usage {
   readonly totalTokens?: number;
 }
 
+/**
+ * What a provider's answer says about the quota, for `Limiter.heed`: hold it, slow it,
+ * or both.
+ */
+export interface QuotaFeedback {
+  /** Hold every admission this long: until the provider's reset after a 429. */
+  readonly pauseMs?: number;
+  /** Lower every limit (and pace) to `factor` of itself for `durationMs`: after a burst refusal. */
+  readonly throttle?: { readonly factor: number; readonly durationMs: number };
+}
+
 export type PermitState = 'active' | 'settled' | 'cancelled';
 
 /**

@@ -1,5 +1,5 @@
 import { ConfigurationError } from './errors.js';
-import { assertKnownKeys } from './internal/validate.js';
+import { checkNumber, checkOneOf, checkOptions } from './validate.js';
 
 /** What a window counts: admitted requests, or the tokens booked by admitted requests. */
 export type WindowUnit = 'requests' | 'tokens';
@@ -65,11 +65,10 @@ const WINDOW_KEYS = ['unit', 'limit', 'windowMs'] as const;
  * const quota = defineQuota({ rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 });
  */
 export function defineQuota(definition: QuotaDefinition): Quota {
-  if (typeof definition !== 'object' || definition === null) {
-    throw new ConfigurationError('must be an object', 'quota');
+  if (typeof definition === 'object' && definition !== null && isQuota(definition)) {
+    return definition;
   }
-  if (isQuota(definition)) return definition;
-  assertKnownKeys(definition, QUOTA_KEYS, 'quota', ConfigurationError);
+  checkOptions(definition, 'quota', QUOTA_KEYS);
 
   const validated: QuotaWindow[] = [];
   const shorthand = (key: 'rpm' | 'tpm' | 'rps' | 'tps', unit: WindowUnit, windowMs: number) => {
@@ -86,10 +85,7 @@ export function defineQuota(definition: QuotaDefinition): Quota {
   if (!Array.isArray(extra)) throw new ConfigurationError('must be an array', 'quota.windows');
   extra.forEach((window: WindowDefinition, index) => {
     const path = `quota.windows[${index}]`;
-    if (typeof window !== 'object' || window === null) {
-      throw new ConfigurationError('must be an object', path);
-    }
-    assertKnownKeys(window, WINDOW_KEYS, path, ConfigurationError);
+    checkOptions(window, path, WINDOW_KEYS);
     validated.push(validateWindow(window, path, `${path}.limit`));
   });
   if (validated.length === 0) {
@@ -106,10 +102,10 @@ export function defineQuota(definition: QuotaDefinition): Quota {
     }
   }
 
-  const accounting = definition.accounting ?? 'reserved';
-  if (accounting !== 'reserved' && accounting !== 'actual') {
-    throw new ConfigurationError("must be 'reserved' or 'actual'", 'quota.accounting');
-  }
+  const accounting = checkOneOf(definition.accounting ?? 'reserved', 'quota.accounting', [
+    'reserved',
+    'actual',
+  ]);
   const quota: Quota = { windows: Object.freeze(validated), accounting };
   validQuotas.add(quota);
   return Object.freeze(quota);
@@ -119,22 +115,9 @@ const validQuotas = new WeakSet<object>();
 const isQuota = (value: object): value is Quota => validQuotas.has(value);
 
 function validateWindow(window: WindowDefinition, path: string, limitPath = path): QuotaWindow {
-  const { unit, limit, windowMs } = window;
-  if (unit !== 'requests' && unit !== 'tokens') {
-    throw new ConfigurationError("unit must be 'requests' or 'tokens'", `${path}.unit`);
-  }
-  if (typeof limit !== 'number' || !Number.isFinite(limit) || limit <= 0) {
-    throw new ConfigurationError(`limit must be a finite number > 0, got ${limit}`, limitPath);
-  }
-  if (unit === 'requests' && !Number.isInteger(limit)) {
-    throw new ConfigurationError(`a request limit must be an integer, got ${limit}`, limitPath);
-  }
-  if (typeof windowMs !== 'number' || !Number.isInteger(windowMs) || windowMs <= 0) {
-    throw new ConfigurationError(
-      `windowMs must be an integer number of milliseconds > 0, got ${windowMs}`,
-      `${path}.windowMs`,
-    );
-  }
+  const unit = checkOneOf(window.unit, `${path}.unit`, ['requests', 'tokens']);
+  const limit = checkNumber(window.limit, limitPath, { above: 0, integer: unit === 'requests' });
+  const windowMs = checkNumber(window.windowMs, `${path}.windowMs`, { above: 0, integer: true });
   return Object.freeze({ unit, limit, windowMs, name: `${unit}/${formatDuration(windowMs)}` });
 }
 

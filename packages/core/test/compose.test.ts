@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Permit } from '../src/index.js';
 import {
   type Call,
   type CallContext,
@@ -58,6 +59,8 @@ describe('pipeline', () => {
   });
 });
 
+const used = async (limiter: Limiter) => (await limiter.snapshot()).windows.map((w) => w.used);
+
 describe('limit layer', () => {
   const setup = (accounting: 'reserved' | 'actual' = 'actual') => {
     const clock = createFakeClock();
@@ -70,7 +73,7 @@ describe('limit layer', () => {
     return { clock, limiter };
   };
 
-  it('admits with the chat estimate, records limiter and permit, settles with the usage', async () => {
+  it('admits with the chat estimate, gives the call its permit, settles with the usage', async () => {
     const { limiter } = setup();
     let seen: CallContext | undefined;
     const call: Call<ChatRequest, ChatResponse> = async (_request, context) => {
@@ -80,7 +83,6 @@ describe('limit layer', () => {
     const send = pipeline(limit(limiter))(call); // no type arguments: the layer takes the call's
     await run(send, request);
     const expected = defaultChatEstimator.estimate(request);
-    expect(seen?.limiter).toBe(limiter);
     expect(seen?.permit?.tokens).toBe(expected.prompt + expected.output);
     expect(seen?.permit?.state).toBe('settled');
     expect((await limiter.snapshot()).windows.map((w) => w.used)).toEqual([1, 10]);
@@ -134,9 +136,171 @@ describe('limit layer', () => {
     expect((await limiter.snapshot()).windows.map((w) => w.used)).toEqual([1, 2]);
   });
 
-  it('rejects unknown options', () => {
+  it('refunds, by default, a call whose error proves it never left (a code along its cause chain)', async () => {
     const { limiter } = setup();
-    expect(() => limit(limiter, { estimat: () => 1 } as never)).toThrow(ConfigurationError);
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const send = limit(limiter)(async () => {
+      throw new TypeError('fetch failed', { cause: refused });
+    });
+    await expect(run(send, request)).rejects.toThrow('fetch failed');
+    expect(await used(limiter)).toEqual([0, 0]);
+  });
+
+  it('refunds a happy-eyeballs failure only when every address was refused', async () => {
+    const { limiter } = setup();
+    const code = (c: string) => Object.assign(new Error(c), { code: c });
+    const fail = (errors: Error[]) =>
+      run(
+        limit(limiter)(async () => {
+          throw new TypeError('fetch failed', { cause: new AggregateError(errors) });
+        }),
+        request,
+      ).catch(() => undefined);
+    await fail([code('ECONNREFUSED'), code('EHOSTUNREACH')]);
+    expect((await used(limiter))[0]).toBe(0);
+    await fail([code('ECONNREFUSED'), code('ECONNRESET')]);
+    expect((await used(limiter))[0]).toBe(1);
+  });
+
+  it('cancels a permit granted in the turn its signal aborted: nothing was sent', async () => {
+    const { limiter } = setup();
+    const controller = new AbortController();
+    let called = false;
+    const send = limit(limiter)(async () => {
+      called = true;
+      return reply(1, 1);
+    });
+    const pending = run(send, request, { signal: controller.signal }).catch((e: unknown) => e);
+    controller.abort(new Error('stop'));
+    const error = await pending;
+    expect(isTollgateError(error, 'TOLLGATE_WAIT_ABORTED')).toBe(true);
+    expect((error as Error).cause).toEqual(new Error('stop'));
+    expect(called).toBe(false);
+    expect(await used(limiter)).toEqual([0, 0]);
+  });
+
+  it('settles from a usage promise when it resolves, without holding the response back', async () => {
+    const { limiter } = setup();
+    let deliver: (usage: { totalTokens: number }) => void = () => {};
+    const usage = new Promise<{ totalTokens: number }>((resolve) => {
+      deliver = resolve;
+    });
+    let permit: Permit | undefined;
+    const send = limit<{ text: string }, string>(limiter, {
+      estimate: () => 50,
+      usage: () => usage,
+    })(async (_request, context) => {
+      permit = context.permit;
+      return 'streaming';
+    });
+    expect(await run(send, { text: 'x' })).toBe('streaming');
+    expect(permit?.state).toBe('active');
+    deliver({ totalTokens: 7 });
+    await usage;
+    await Promise.resolve();
+    expect(permit?.state).toBe('settled');
+    expect(await used(limiter)).toEqual([1, 7]); // actual accounting: rebooked to the usage
+  });
+
+  it('keeps the reservation when the usage promise fails or the call settled the permit itself', async () => {
+    const { limiter } = setup();
+    const failing = limit<{ text: string }, string>(limiter, {
+      estimate: () => 50,
+      usage: () => Promise.reject(new Error('stream broke')),
+    })(async () => 'ok');
+    await run(failing, { text: 'x' });
+    await new Promise((resolve) => setImmediate(resolve));
+    const selfSettled = limit<{ text: string }, string>(limiter, { estimate: () => 30 })(
+      async (_request, context) => {
+        context.permit?.settle({ totalTokens: 5 });
+        return 'ok';
+      },
+    );
+    await run(selfSettled, { text: 'x' });
+    expect(await used(limiter)).toEqual([2, 55]);
+    expect((await limiter.snapshot()).inFlight).toBe(0);
+  });
+
+  it('heeds the feedback on an error before the error goes up, for the next admission', async () => {
+    const { clock, limiter } = setup();
+    const outcomes: string[] = [];
+    const refusal = Object.assign(new Error('429'), { status: 429 });
+    const send = limit(limiter, {
+      feedback: (outcome) => {
+        outcomes.push(outcome.ok ? 'ok' : (outcome.error as Error).message);
+        return outcome.ok ? undefined : { pauseMs: 3000 };
+      },
+    })(async () => {
+      throw refusal;
+    });
+    await expect(run(send, request)).rejects.toBe(refusal);
+    expect(outcomes).toEqual(['429']);
+    expect((await limiter.snapshot()).pausedForMs).toBe(3000);
+    await clock.advance(1);
+    expect((await limiter.snapshot()).pausedForMs).toBe(2999);
+  });
+
+  it('heeds the feedback on a response too (a rate-limit header that says the window is spent)', async () => {
+    const { limiter } = setup();
+    const throttled: number[] = [];
+    limiter.on('throttled', ({ factor }) => throttled.push(factor));
+    const send = limit(limiter, {
+      feedback: (outcome) =>
+        outcome.ok ? { throttle: { factor: 0.5, durationMs: 1000 } } : undefined,
+    })(async () => reply(1, 1));
+    await run(send, request);
+    expect(throttled).toEqual([0.5]);
+    expect((await limiter.snapshot()).throttle?.factor).toBe(0.5);
+  });
+
+  it('admits by the limiter the context picks: the account and model set by the layers above', async () => {
+    const clock = createFakeClock();
+    const make = () => new Limiter({ quota: { rpm: 5 }, clock, pacing: false, margin: { ms: 0 } });
+    const limiters = new Map([
+      ['a', make()],
+      ['b', make()],
+    ]);
+    const onAccount =
+      (id: string): Layer<ChatRequest, ChatResponse> =>
+      (next) =>
+      (input, context) =>
+        next(input, { ...context, account: { id } });
+    const seen: string[] = [];
+    const call: Call<ChatRequest, ChatResponse> = async (_input, context) => {
+      seen.push(`${context.account?.id}:${context.permit?.state}`);
+      return reply(1, 1);
+    };
+    const layer = limit((context) => limiters.get(context.account?.id ?? 'a')!);
+    await run(pipeline(onAccount('b'), layer)(call), request);
+    await run(pipeline(onAccount('b'), layer)(call), request);
+    await run(pipeline(onAccount('a'), layer)(call), request);
+    expect(seen).toEqual(['b:active', 'b:active', 'a:active']);
+    expect((await limiters.get('a')!.snapshot()).windows[0]?.used).toBe(1);
+    expect((await limiters.get('b')!.snapshot()).windows[0]?.used).toBe(2);
+  });
+
+  it('passes a new context down and never writes to the one it was given', async () => {
+    const { limiter } = setup();
+    const context = Object.freeze({ attempt: 1 });
+    let inner: CallContext | undefined;
+    await limit(limiter)(async (_request, given) => {
+      inner = given;
+      return reply(1, 1);
+    })(request, context);
+    expect(context).toEqual({ attempt: 1 });
+    expect(inner).not.toBe(context);
+    expect(inner?.permit?.state).toBe('settled');
+  });
+
+  it('rejects unknown options and a limiter that is not one', () => {
+    const { limiter } = setup();
+    expect(() => limit(limiter, { estimat: () => 1 } as never)).toThrow(
+      'limit.estimat: unknown option (known: estimate, usage, feedback, priority, maxWaitMs, sent)',
+    );
+    expect(() => limit(limiter, { feedback: 3 } as never)).toThrow(
+      'limit.feedback: must be a function, got 3',
+    );
+    expect(() => limit({} as never)).toThrow(ConfigurationError);
   });
 });
 

@@ -210,7 +210,7 @@ describe('chatEstimator options', () => {
     (key, value) => {
       const error = captured(() => chatEstimator({ [key]: value }));
       expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as ConfigurationError).option).toBe(key);
+      expect((error as ConfigurationError).option).toBe(`chatEstimator.${key}`);
       expect((error as ConfigurationError).code).toBe('TOLLGATE_CONFIGURATION');
     },
   );
@@ -223,13 +223,13 @@ describe('chatEstimator options', () => {
     const options = { perToolTokens: 5 } as ChatEstimatorOptions;
     const error = captured(() => chatEstimator(options));
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).option).toBe('perToolTokens');
+    expect((error as ConfigurationError).option).toBe('chatEstimator.perToolTokens');
   });
 
   it('rejects options that are not an object', () => {
     const error = captured(() => chatEstimator(null as unknown as ChatEstimatorOptions));
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).option).toBe('options');
+    expect((error as ConfigurationError).option).toBe('chatEstimator');
   });
 
   it('treats undefined options as defaults', () => {

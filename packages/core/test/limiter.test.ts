@@ -520,6 +520,40 @@ describe('Limiter: provider feedback', () => {
     expect((await limiter.snapshot()).throttle).toBeUndefined();
   });
 
+  it('heeds feedback: pause and throttle at once, for every limiter of the quota', async () => {
+    const store = new MemoryStore({ clock: createFakeClock() });
+    const quota = { rpm: 10 };
+    const a = new Limiter({ quota, store, pacing: false });
+    const b = new Limiter({ quota, store, pacing: false });
+    await a.heed({ pauseMs: 2000, throttle: { factor: 0.5, durationMs: 5000 } });
+    const snapshot = await b.snapshot();
+    expect(snapshot.pausedForMs).toBe(2000);
+    expect(snapshot.throttle).toEqual({ factor: 0.5, remainingMs: 5000 });
+    await a.heed({});
+    expect((await b.snapshot()).pausedForMs).toBe(2000);
+  });
+
+  it('heed rejects bad feedback, but a store that fails to record it is an error event', async () => {
+    const { limiter } = setup({ quota: { rpm: 10 } });
+    await expect(limiter.heed({ pauseMs: -1 })).rejects.toThrow(
+      'feedback.pauseMs: must be a finite number >= 0, got -1',
+    );
+    await expect(limiter.heed({ throttle: { factor: 2, durationMs: 1 } })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(limiter.heed({ pause: 1 } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+
+    const down = new MemoryStore();
+    down.pause = () => {
+      throw new Error('store down');
+    };
+    const failing = new Limiter({ quota: { rpm: 10 }, store: down });
+    const errors: unknown[] = [];
+    failing.on('error', ({ error }) => errors.push(error));
+    await expect(failing.heed({ pauseMs: 100 })).resolves.toBeUndefined();
+    expect(errors).toEqual([new Error('store down')]);
+  });
+
   it('validates pause and throttle arguments', async () => {
     const { limiter } = setup({ quota: { rpm: 1 } });
     await expect(limiter.pause(-1)).rejects.toBeInstanceOf(InvalidArgumentError);

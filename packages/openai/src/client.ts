@@ -1,11 +1,7 @@
 import { ConfigurationError } from '@tollgate/core';
 import type { OpenAI } from 'openai';
-import {
-  type FetchLike,
-  innermostFetch,
-  type TollgateFetchOptions,
-  tollgateFetch,
-} from './fetch.js';
+import { innermostFetch, tollgateFetch } from './fetch.js';
+import type { FetchLike, TollgateFetchOptions } from './options.js';
 
 /** Options of {@link withTollgate}: those of `tollgateFetch`, whose transport is the client's. */
 export type WithTollgateOptions = Omit<TollgateFetchOptions, 'fetch'>;

@@ -1,21 +1,27 @@
-const BRAND = Symbol.for('@tollgate/openai/provider-response-error');
+import { TollgateError } from '@tollgate/core';
+
+declare module '@tollgate/core' {
+  interface TollgateErrors {
+    TOLLGATE_PROVIDER_RESPONSE: ProviderResponseError;
+  }
+}
 
 /**
  * A provider's non-2xx answer, as the retry policy sees it. `tollgateFetch` never rejects with
  * it: when retrying stops, the caller gets the provider's `Response` itself, so an SDK raises
  * its own typed error (`OpenAI.RateLimitError`…). It is the `error` your policy's `onRetry` and
- * `onGiveUp` hooks receive for a refused attempt.
+ * `onGiveUp` hooks and your layers receive for a refused attempt.
  *
  * @example
  * const policy = retryPolicy({
  *   provider: 'dashscope',
  *   onRetry: ({ error, classification }) => {
- *     if (isProviderResponseError(error)) console.warn(error.status, classification.kind);
+ *     if (isTollgateError(error, 'TOLLGATE_PROVIDER_RESPONSE')) console.warn(error.status, classification.kind);
  *   },
  * });
  */
-export class ProviderResponseError extends Error {
-  readonly [BRAND] = true;
+export class ProviderResponseError extends TollgateError {
+  readonly code = 'TOLLGATE_PROVIDER_RESPONSE';
   /** The HTTP status, e.g. 429. */
   readonly status: number;
   /** The response headers (`retry-after`, `x-ratelimit-*`…). */
@@ -29,15 +35,9 @@ export class ProviderResponseError extends Error {
     super(
       `provider answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
     );
-    this.name = 'ProviderResponseError';
     this.status = response.status;
     this.headers = response.headers;
     this.body = body;
     this.response = response;
   }
-}
-
-/** True for a {@link ProviderResponseError}, from any copy of this package. */
-export function isProviderResponseError(value: unknown): value is ProviderResponseError {
-  return typeof value === 'object' && value !== null && BRAND in value;
 }

@@ -1,8 +1,4 @@
 export { type WithTollgateOptions, withTollgate } from './client.js';
-export { isProviderResponseError, ProviderResponseError } from './errors.js';
-export {
-  type ChatCompletionBody,
-  type FetchLike,
-  type TollgateFetchOptions,
-  tollgateFetch,
-} from './fetch.js';
+export { ProviderResponseError } from './errors.js';
+export { tollgateFetch } from './fetch.js';
+export type { ChatCompletionBody, FetchLike, TollgateFetchOptions } from './options.js';

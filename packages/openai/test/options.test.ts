@@ -1,6 +1,5 @@
 import { createServer } from 'node:net';
 import { isTollgateError, Limiter } from '@tollgate/core';
-import { isRetryError } from '@tollgate/retry';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { type TollgateFetchOptions, tollgateFetch, withTollgate } from '../src/index.js';
@@ -29,7 +28,7 @@ async function closedPort(): Promise<number> {
 describe('tollgateFetch options', () => {
   it('rejects unknown and invalid options with a ConfigurationError naming the option', () => {
     const cases: Array<[unknown, string]> = [
-      [undefined, 'tollgateFetch options'],
+      [undefined, 'tollgateFetch'],
       [{}, 'tollgateFetch.limiter'],
       [{ limiter: {} }, 'tollgateFetch.limiter'],
       [{ limiter: limiter(), retries: 3 }, 'tollgateFetch.retries'],
@@ -38,7 +37,11 @@ describe('tollgateFetch options', () => {
       [{ limiter: limiter(), estimate: 100 }, 'tollgateFetch.estimate'],
       [{ limiter: limiter(), priority: Number.NaN }, 'tollgateFetch.priority'],
       [{ limiter: limiter(), maxWaitMs: -1 }, 'tollgateFetch.maxWaitMs'],
-      [{ limiter: limiter(), syncHeaders: 'yes' }, 'tollgateFetch.syncHeaders'],
+      [{ limiter: limiter(), syncHeaders: false }, 'tollgateFetch.syncHeaders'],
+      [{ limiter: limiter(), feedback: { header: false } }, 'tollgateFetch.feedback.header'],
+      [{ limiter: limiter(), feedback: { maxPauseMs: -1 } }, 'quotaFeedback.maxPauseMs'],
+      [{ limiter: limiter(), layers: {} }, 'tollgateFetch.layers'],
+      [{ limiter: limiter(), layers: [() => undefined, 'rotate'] }, 'tollgateFetch.layers[1]'],
       [{ limiter: limiter(), retry: 5 }, 'tollgateFetch.retry'],
     ];
     for (const [options, option] of cases) {
@@ -48,9 +51,12 @@ describe('tollgateFetch options', () => {
     }
   });
 
-  it('validates retry options at construction, with retry’s own error', () => {
+  it('validates retry options at construction, naming the retry option', () => {
     const error = configError({ limiter: limiter(), retry: { maxAttempts: 0 } });
-    expect(isRetryError(error, 'TOLLGATE_RETRY_CONFIGURATION')).toBe(true);
+    expect(isTollgateError(error, 'TOLLGATE_CONFIGURATION')).toBe(true);
+    expect((error as { option: string }).option).toBe('retryPolicy.maxAttempts');
+    const moved = configError({ limiter: limiter(), retry: { defaultPauseMs: 10 } });
+    expect((moved as { option: string }).option).toBe('retryPolicy.defaultPauseMs');
   });
 
   it('withTollgate refuses a fetch of its own and a non-client', () => {

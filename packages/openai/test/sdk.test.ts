@@ -1,5 +1,5 @@
 import { defaultChatEstimator, type Limiter, type Usage } from '@tollgate/core';
-import { classify, constant } from '@tollgate/retry';
+import { classify } from '@tollgate/retry';
 import { presets } from '@tollgate/simulator';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
@@ -228,7 +228,7 @@ describe('withTollgate: against a quota', () => {
         provider: 'dashscope',
         clock: sim.clock,
         maxAttempts: 30,
-        backoff: constant(4_000),
+        backoff: () => 4_000,
         onRetry: ({ classification }) => {
           expect(classification.kind).toBe('token-rate');
           pausedDuringRetry.push(limiter.snapshot().then((s) => s.pausedForMs));
@@ -369,7 +369,7 @@ describe('withTollgate: OpenAI rate-limit headers', () => {
     const delays: number[] = [];
     const client = withTollgate(new OpenAI({ baseURL: sim.url, apiKey: sim.apiKey }), {
       limiter,
-      syncHeaders: false,
+      feedback: { headers: false },
       retry: {
         provider: 'openai',
         clock: sim.clock,

@@ -1,5 +1,5 @@
-import { RetryConfigurationError } from './errors.js';
-import { assertKnownKeys, assertNumber } from './internal/validate.js';
+import { ConfigurationError } from '@tollgate/core';
+import { checkFunction, checkNumber, checkOptions } from '@tollgate/core/validate';
 
 /**
  * A backoff schedule: the delay in milliseconds before retry number `retry` (1 before the
@@ -25,7 +25,7 @@ export interface ExponentialBackoffOptions {
   readonly random?: () => number;
 }
 
-const EXPONENTIAL_KEYS = ['baseMs', 'factor', 'capMs', 'random'] as const;
+const EXPONENTIAL_KEYS = ['baseMs', 'factor', 'capMs', 'random'];
 
 /**
  * Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter"),
@@ -74,26 +74,17 @@ export interface DecorrelatedJitterOptions {
  * `baseMs`; within [baseMs, min(capMs, 3 × previous)).
  */
 export function decorrelatedJitter(options: DecorrelatedJitterOptions = {}): Backoff {
-  assertKnownKeys(options, ['baseMs', 'capMs', 'random'], 'decorrelatedJitter');
+  checkOptions(options, 'decorrelatedJitter', ['baseMs', 'capMs', 'random']);
   const baseMs = positive(options.baseMs, 500, 'decorrelatedJitter.baseMs');
   const capMs = positive(options.capMs, 30_000, 'decorrelatedJitter.capMs');
   if (capMs < baseMs) {
-    throw new RetryConfigurationError('must be at least baseMs', 'decorrelatedJitter.capMs');
+    throw new ConfigurationError('must be at least baseMs', 'decorrelatedJitter.capMs');
   }
   const random = randomSource(options.random, 'decorrelatedJitter.random');
   return (_retry, previousMs) => {
     const previous = Math.max(previousMs ?? baseMs, baseMs);
     return Math.min(capMs, baseMs + random() * (3 * previous - baseMs));
   };
-}
-
-/**
- * The same delay before every retry: `delay = delayMs`. Right when a server hint or a limiter
- * does the real pacing and the schedule is only a floor.
- */
-export function constant(delayMs: number): Backoff {
-  const delay = nonNegative(delayMs, 0, 'constant.delayMs');
-  return () => delay;
 }
 
 /** Options of {@link linear}. */
@@ -111,11 +102,11 @@ export interface LinearBackoffOptions {
  * Gentler than exponential when failures are expected to clear steadily.
  */
 export function linear(options: LinearBackoffOptions = {}): Backoff {
-  assertKnownKeys(options, ['baseMs', 'stepMs', 'capMs'], 'linear');
+  checkOptions(options, 'linear', ['baseMs', 'stepMs', 'capMs']);
   const baseMs = nonNegative(options.baseMs, 500, 'linear.baseMs');
   const stepMs = nonNegative(options.stepMs, baseMs, 'linear.stepMs');
   const capMs = nonNegative(options.capMs, 30_000, 'linear.capMs');
-  if (capMs < baseMs) throw new RetryConfigurationError('must be at least baseMs', 'linear.capMs');
+  if (capMs < baseMs) throw new ConfigurationError('must be at least baseMs', 'linear.capMs');
   return (retry) => Math.min(capMs, baseMs + stepMs * (retry - 1));
 }
 
@@ -124,30 +115,23 @@ function ceiling(baseMs: number, factor: number, capMs: number, retry: number): 
 }
 
 function exponentialOptions(options: ExponentialBackoffOptions, name: string) {
-  assertKnownKeys(options, EXPONENTIAL_KEYS, name);
+  checkOptions(options, name, EXPONENTIAL_KEYS);
   const baseMs = positive(options.baseMs, 500, `${name}.baseMs`);
   const capMs = positive(options.capMs, 30_000, `${name}.capMs`);
-  if (capMs < baseMs) throw new RetryConfigurationError('must be at least baseMs', `${name}.capMs`);
-  const factor = assertNumber(options.factor ?? 2, `${name}.factor`);
-  if (factor < 1) throw new RetryConfigurationError('must be at least 1', `${name}.factor`);
+  if (capMs < baseMs) throw new ConfigurationError('must be at least baseMs', `${name}.capMs`);
+  const factor = checkNumber(options.factor ?? 2, `${name}.factor`, { min: 1 });
   const random = randomSource(options.random, `${name}.random`);
   return { baseMs, factor, capMs, random };
 }
 
 function positive(value: number | undefined, fallback: number, option: string): number {
-  const number = assertNumber(value ?? fallback, option);
-  if (number <= 0) throw new RetryConfigurationError('must be greater than 0', option);
-  return number;
+  return checkNumber(value ?? fallback, option, { above: 0 });
 }
 
 function nonNegative(value: number | undefined, fallback: number, option: string): number {
-  const number = assertNumber(value ?? fallback, option);
-  if (number < 0) throw new RetryConfigurationError('must not be negative', option);
-  return number;
+  return checkNumber(value ?? fallback, option, { min: 0 });
 }
 
 function randomSource(random: (() => number) | undefined, option: string): () => number {
-  if (random === undefined) return Math.random;
-  if (typeof random !== 'function') throw new RetryConfigurationError('must be a function', option);
-  return random;
+  return random === undefined ? Math.random : checkFunction(random, option);
 }

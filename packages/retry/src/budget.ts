@@ -1,5 +1,4 @@
-import { RetryConfigurationError } from './errors.js';
-import { assertKnownKeys, assertNumber } from './internal/validate.js';
+import { checkFunction, checkNumber, checkOptions } from '@tollgate/core/validate';
 
 /**
  * A retry budget shared by every caller that should back off together (one per process, or
@@ -47,19 +46,16 @@ const BUCKETS = 10;
  * const policy = retryPolicy({ provider: 'openai', budget });
  */
 export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
-  assertKnownKeys(options, ['ratio', 'windowMs', 'minRetriesPerSecond', 'clock'], 'retryBudget');
-  const ratio = nonNegative(options.ratio ?? 0.2, 'retryBudget.ratio');
-  const windowMs = nonNegative(options.windowMs ?? 10_000, 'retryBudget.windowMs');
-  if (windowMs === 0)
-    throw new RetryConfigurationError('must be greater than 0', 'retryBudget.windowMs');
-  const minPerSecond = nonNegative(
+  checkOptions(options, 'retryBudget', ['ratio', 'windowMs', 'minRetriesPerSecond', 'clock']);
+  const ratio = checkNumber(options.ratio ?? 0.2, 'retryBudget.ratio', { min: 0 });
+  const windowMs = checkNumber(options.windowMs ?? 10_000, 'retryBudget.windowMs', { above: 0 });
+  const minPerSecond = checkNumber(
     options.minRetriesPerSecond ?? 10,
     'retryBudget.minRetriesPerSecond',
+    { min: 0 },
   );
   const clock = options.clock ?? Date;
-  if (typeof clock.now !== 'function') {
-    throw new RetryConfigurationError('must have a now() method', 'retryBudget.clock');
-  }
+  checkFunction((clock as Partial<typeof clock> | null)?.now, 'retryBudget.clock.now');
 
   const bucketMs = windowMs / BUCKETS;
   const floor = (minPerSecond * windowMs) / 1000;
@@ -100,10 +96,4 @@ export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
       return Math.max(0, Math.floor(allowance()));
     },
   };
-}
-
-function nonNegative(value: unknown, option: string): number {
-  const number = assertNumber(value, option);
-  if (number < 0) throw new RetryConfigurationError('must not be negative', option);
-  return number;
 }

@@ -1,166 +1,44 @@
-import { RetryConfigurationError } from './errors.js';
+import { ConfigurationError } from '@tollgate/core';
+import {
+  checkBoolean,
+  checkFunction,
+  checkOneOf,
+  checkOptions,
+  mustBe,
+} from '@tollgate/core/validate';
+import {
+  type Classification,
+  type ClassificationRule,
+  type Classifier,
+  type ClassifyOptions,
+  ERROR_KINDS,
+  type ErrorFacts,
+  type ErrorKind,
+  isRetryable,
+  PROVIDERS,
+  type Provider,
+} from './classification.js';
+import { parseGoDuration, retryAfterFromHeaders } from './headers.js';
 import { extractFacts, isResponseLike, readResponseBody } from './internal/facts.js';
-import { type HeadersLike, readHeader } from './internal/headers.js';
 import { PRESETS, type PresetRule } from './internal/presets.js';
-import { assertKnownKeys } from './internal/validate.js';
-import { parseGoDuration, retryAfterFromHeaders } from './retry-after.js';
-
-/**
- * What went wrong, in terms of what to do about it:
- *
- * | kind | what a pipeline does |
- * |---|---|
- * | `request-rate` | pause the quota until the request window frees, retry |
- * | `token-rate` | pause the quota until tokens free, retry |
- * | `burst` | lower the pace for a while, retry |
- * | `quota-exhausted` | do not retry this account/model: rotate or fall back |
- * | `auth` | do not retry; the key is bad |
- * | `context-length` | do not retry; a larger-context model may help |
- * | `bad-request` | do not retry |
- * | `server` | retry with backoff |
- * | `timeout` / `network` | retry with backoff, unless a streamed body was already consumed |
- * | `unknown` | do not retry (a bug in the caller's code is not a transient failure) |
- */
-export type ErrorKind =
-  | 'request-rate'
-  | 'token-rate'
-  | 'burst'
-  | 'quota-exhausted'
-  | 'auth'
-  | 'context-length'
-  | 'bad-request'
-  | 'server'
-  | 'timeout'
-  | 'network'
-  | 'unknown';
-
-/** Whose error table applies. `generic` knows every unambiguous code and the HTTP statuses. */
-export type Provider = 'dashscope' | 'openai' | 'generic';
-
-/** The verdict on one error or response. */
-export interface Classification {
-  readonly kind: ErrorKind;
-  /** Whether another attempt can succeed (the kind's default, a rule's or `x-should-retry`). */
-  readonly retryable: boolean;
-  /** How long the provider asked to wait (headers, or "try again in 6s" in the body). */
-  readonly retryAfterMs?: number;
-  /** The table that was applied. */
-  readonly provider: Provider;
-  readonly status?: number;
-  /** The provider's error code, e.g. `Throttling.RateQuota` or `rate_limit_exceeded`. */
-  readonly code?: string;
-  readonly message?: string;
-}
-
-const ALL_KINDS: ReadonlyArray<ErrorKind> = [
-  'request-rate',
-  'token-rate',
-  'burst',
-  'quota-exhausted',
-  'auth',
-  'context-length',
-  'bad-request',
-  'server',
-  'timeout',
-  'network',
-  'unknown',
-];
-const RETRYABLE_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
-  'request-rate',
-  'token-rate',
-  'burst',
-  'server',
-  'timeout',
-  'network',
-]);
-const PROVIDERS: ReadonlyArray<Provider> = ['dashscope', 'openai', 'generic'];
-
-/** Whether errors of this kind are worth another attempt by default. */
-export function isRetryable(kind: ErrorKind): boolean {
-  return RETRYABLE_KINDS.has(kind);
-}
-
-/** What rules see: the facts read from an error or response, whatever its shape. */
-export interface ErrorFacts {
-  readonly provider: Provider;
-  readonly status: number | undefined;
-  /** The provider's code: `error.code` of the body (or DashScope's top-level `code`). */
-  readonly code: string | undefined;
-  /** The body's `error.type`; OpenAI says `requests` or `tokens` on rate limits. */
-  readonly type: string | undefined;
-  /** The body's `error.message` (the error's own `message` only when it carries a status). */
-  readonly message: string | undefined;
-  /** Set when no HTTP answer came: the connection failed (`network`) or timed out. */
-  readonly network: 'network' | 'timeout' | undefined;
-  /** True when the attempt had already handed part of a streamed body to the caller. */
-  readonly bodyConsumed: boolean;
-  /** A response header, case-insensitive. */
-  header(name: string): string | undefined;
-  /** The value that was classified. */
-  readonly input: unknown;
-}
-
-/**
- * A rule of your own, tried before the provider's table. Every matcher given must match; give
- * at least one. `message` is tested against the structured message only, never `String(error)`.
- *
- * @example
- * // A gateway in front of the model answers 529 when overloaded.
- * const rule: ClassificationRule = { status: 529, kind: 'server' };
- */
-export interface ClassificationRule {
-  readonly kind: ErrorKind;
-  /** Overrides the kind's default (and `x-should-retry`). */
-  readonly retryable?: boolean;
-  /** Apply only under these providers' tables. */
-  readonly provider?: Provider | ReadonlyArray<Provider>;
-  readonly status?: number | ReadonlyArray<number>;
-  readonly code?: string | ReadonlyArray<string>;
-  readonly type?: string | ReadonlyArray<string>;
-  readonly message?: RegExp;
-  readonly test?: (facts: ErrorFacts) => boolean;
-}
-
-/** How to classify: which provider's table, and your rules before it. */
-export interface ClassifierOptions {
-  /** @default 'generic' */
-  readonly provider?: Provider;
-  readonly rules?: ReadonlyArray<ClassificationRule>;
-}
-
-/** Facts about one failure that the error itself does not carry. */
-export interface ClassifyContext {
-  /** The parsed (or raw text) body of a `Response`, read separately because reading is async. */
-  readonly body?: unknown;
-  /** A stream's body was already (partly) consumed: a transport error is then not retryable. */
-  readonly bodyConsumed?: boolean;
-  /** The instant HTTP-date `retry-after` values count from. @default Date.now() */
-  readonly now?: number;
-}
-
-/** A configured classifier: `(errorOrResponse, context?) => Classification`. */
-export type Classifier = (input: unknown, context?: ClassifyContext) => Classification;
+import { type HeadersLike, readHeader } from './internal/read-header.js';
 
 const RULE_KEYS = ['kind', 'retryable', 'provider', 'status', 'code', 'type', 'message', 'test'];
 const TRY_AGAIN_IN = /try again in ((?:\d+(?:\.\d+)?(?:ns|us|µs|μs|ms|s|m|h))+)/i;
 
 /**
  * Builds a classifier for one provider, with your rules tried first. Rules are validated here,
- * once; a bad rule throws {@link RetryConfigurationError}.
+ * once; a bad rule throws core's `ConfigurationError`.
  *
  * @example
  * const classifier = createClassifier({ provider: 'dashscope' });
  * classifier(error).kind; // 'token-rate' for a compatible-mode `insufficient_quota`
  */
-export function createClassifier(options: ClassifierOptions = {}): Classifier {
-  assertKnownKeys(options, ['provider', 'rules'], 'classifier');
-  const provider = options.provider ?? 'generic';
-  if (!PROVIDERS.includes(provider)) {
-    throw new RetryConfigurationError(
-      `must be one of ${PROVIDERS.join(', ')}, got ${String(provider)}`,
-      'classifier.provider',
-    );
-  }
+export function createClassifier(
+  options: Pick<ClassifyOptions, 'provider' | 'rules'> = {},
+): Classifier {
+  checkOptions(options, 'classifier', ['provider', 'rules']);
+  const provider = checkOneOf(options.provider ?? 'generic', 'classifier.provider', PROVIDERS);
   const rules = compileRules(options.rules ?? [], provider);
   const table = PRESETS[provider];
 
@@ -205,9 +83,6 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
     };
   };
 }
-
-/** Options of the one-off {@link classify} and {@link classifyResponse}. */
-export interface ClassifyOptions extends ClassifierOptions, ClassifyContext {}
 
 /**
  * Classifies an error or response: openai-node's `APIError` (status, code, type, headers),
@@ -269,27 +144,22 @@ function compileRules(
   rules: ReadonlyArray<ClassificationRule>,
   provider: Provider,
 ): CompiledRule[] {
-  if (!Array.isArray(rules))
-    throw new RetryConfigurationError('must be an array', 'classifier.rules');
+  if (!Array.isArray(rules)) {
+    throw new ConfigurationError(mustBe('an array', rules), 'classifier.rules');
+  }
   return rules.map((rule: ClassificationRule, index) => {
     const path = `classifier.rules[${index}]`;
-    assertKnownKeys(rule, RULE_KEYS, path);
-    if (!ALL_KINDS.includes(rule.kind)) {
-      throw new RetryConfigurationError(`must be one of ${ALL_KINDS.join(', ')}`, `${path}.kind`);
-    }
-    if (rule.retryable !== undefined && typeof rule.retryable !== 'boolean') {
-      throw new RetryConfigurationError('must be a boolean', `${path}.retryable`);
-    }
+    checkOptions(rule, path, RULE_KEYS);
+    checkOneOf(rule.kind, `${path}.kind`, ERROR_KINDS);
+    if (rule.retryable !== undefined) checkBoolean(rule.retryable, `${path}.retryable`);
     const providers = list(rule.provider, `${path}.provider`, (p) => PROVIDERS.includes(p));
     const statuses = list(rule.status, `${path}.status`, (s) => Number.isInteger(s));
     const codes = list(rule.code, `${path}.code`, (c) => typeof c === 'string');
     const types = list(rule.type, `${path}.type`, (t) => typeof t === 'string');
     if (rule.message !== undefined && !(rule.message instanceof RegExp)) {
-      throw new RetryConfigurationError('must be a RegExp', `${path}.message`);
+      throw new ConfigurationError(mustBe('a RegExp', rule.message), `${path}.message`);
     }
-    if (rule.test !== undefined && typeof rule.test !== 'function') {
-      throw new RetryConfigurationError('must be a function', `${path}.test`);
-    }
+    if (rule.test !== undefined) checkFunction(rule.test, `${path}.test`);
     // A global or sticky RegExp remembers lastIndex between tests; use a stateless copy.
     const message =
       rule.message === undefined
@@ -303,10 +173,7 @@ function compileRules(
       message === undefined &&
       test === undefined
     ) {
-      throw new RetryConfigurationError(
-        'needs at least one of status, code, type, message, test',
-        path,
-      );
+      throw new ConfigurationError('needs at least one of status, code, type, message, test', path);
     }
     const applies = providers === undefined || providers.includes(provider);
     return {
@@ -332,7 +199,7 @@ function list<T>(
   if (value === undefined) return undefined;
   const items: ReadonlyArray<T> = Array.isArray(value) ? value : [value as T];
   if (items.length === 0 || !items.every(valid)) {
-    throw new RetryConfigurationError('has an invalid value', option);
+    throw new ConfigurationError(mustBe('a non-empty list of valid values', value), option);
   }
   return items;
 }
@@ -379,7 +246,7 @@ function normalize(options: Provider | ClassifyOptions | undefined): ClassifyOpt
 function classifierOptions(
   provider: Provider | undefined,
   rules: ReadonlyArray<ClassificationRule> | undefined,
-): ClassifierOptions {
+): Pick<ClassifyOptions, 'provider' | 'rules'> {
   return {
     ...(provider === undefined ? {} : { provider }),
     ...(rules === undefined ? {} : { rules }),

@@ -1,6 +1,5 @@
 export {
   type Backoff,
-  constant,
   type DecorrelatedJitterOptions,
   decorrelatedJitter,
   type ExponentialBackoffOptions,
@@ -14,51 +13,28 @@ export {
   type Classification,
   type ClassificationRule,
   type Classifier,
-  type ClassifierOptions,
-  type ClassifyContext,
   type ClassifyOptions,
-  classify,
-  classifyResponse,
-  createClassifier,
-  detectProvider,
   type ErrorFacts,
   type ErrorKind,
-  isRetryable,
+  PROVIDERS,
   type Provider,
-} from './classify.js';
+} from './classification.js';
+export { classify, classifyResponse, createClassifier, detectProvider } from './classify.js';
 export {
-  type ExhaustedReason,
-  isRetryError,
   RetryAbortedError,
   RetryAfterTooLongError,
   RetryBudgetExceededError,
-  RetryConfigurationError,
-  RetryError,
-  type RetryErrorCode,
   RetryExhaustedError,
   type RetryOutcome,
 } from './errors.js';
-export { type PausableLimiter, type RetryLayer, retry } from './layer.js';
+export { type QuotaFeedbackOptions, quotaFeedback } from './feedback.js';
+export { type RetryLayer, retry } from './layer.js';
 export {
-  type BurstThrottle,
   type GiveUpEvent,
-  type GiveUpReason,
   isRetryPolicy,
-  type LimiterFeedback,
   type RetryEvent,
   type RetryPolicy,
   type RetryPolicyOptions,
   retryPolicy,
 } from './policy.js';
-export {
-  type HeadersLike,
-  parseGoDuration,
-  parseRateLimitHeaders,
-  parseRetryAfter,
-  parseRetryAfterMs,
-  type RateLimitHeaders,
-  type RateLimitWindow,
-  type RetryAfterOptions,
-  retryAfterFromHeaders,
-} from './retry-after.js';
-export { type AttemptContext, type RetryingOptions, retrying } from './retrying.js';
+export { type AttemptContext, retrying } from './retrying.js';

@@ -1,36 +1,15 @@
-import { type Clock, systemClock } from '@tollgate/core';
+import { type Clock, ConfigurationError, systemClock } from '@tollgate/core';
+import {
+  checkClock,
+  checkFunction,
+  checkNumber,
+  checkOptions,
+  checkSignal,
+} from '@tollgate/core/validate';
 import { type Backoff, exponentialFullJitter } from './backoff.js';
 import { type RetryBudget, retryBudget } from './budget.js';
-import {
-  type Classification,
-  type ClassificationRule,
-  type Classifier,
-  createClassifier,
-  type Provider,
-} from './classify.js';
-import { RetryConfigurationError } from './errors.js';
-import { isAbortSignal } from './internal/signals.js';
-import {
-  assertFunction,
-  assertKnownKeys,
-  assertNumber,
-  assertPositiveOrInfinity,
-} from './internal/validate.js';
-
-/** What the `retry()` layer told the limiter of the failed attempt. */
-export type LimiterFeedback =
-  | {
-      readonly action: 'pause';
-      readonly durationMs: number;
-      /** Set if the limiter's `pause` rejected; the retry went ahead regardless. */
-      readonly error?: unknown;
-    }
-  | {
-      readonly action: 'throttle';
-      readonly factor: number;
-      readonly durationMs: number;
-      readonly error?: unknown;
-    };
+import type { Classification, ClassificationRule, Classifier, Provider } from './classification.js';
+import { createClassifier } from './classify.js';
 
 /** Passed to `onRetry` before each sleep. */
 export interface RetryEvent {
@@ -42,8 +21,6 @@ export interface RetryEvent {
   readonly error: unknown;
   /** Time since the first attempt started. */
   readonly elapsedMs: number;
-  /** What the layer told the limiter, if anything. */
-  readonly feedback?: LimiterFeedback;
 }
 
 /** Why retrying stopped without a result. */
@@ -64,18 +41,9 @@ export interface GiveUpEvent {
   readonly classification: Classification | undefined;
   /** The last attempt's error (undefined if aborted before the first attempt). */
   readonly error: unknown;
-  /** What the call rejects with: the original error when `not-retryable`, else a RetryError. */
+  /** What the call rejects with: the original error when `not-retryable`, else a give-up error. */
   readonly thrown: unknown;
   readonly elapsedMs: number;
-  readonly feedback?: LimiterFeedback;
-}
-
-/** Lowering the pace after a burst refusal: `factor × limit` for `durationMs`. */
-export interface BurstThrottle {
-  /** 0 < factor ≤ 1. @default 0.5 */
-  readonly factor?: number;
-  /** @default 60_000 (DashScope: throttling usually lifts within a minute) */
-  readonly durationMs?: number;
 }
 
 export interface RetryPolicyOptions {
@@ -115,22 +83,6 @@ export interface RetryPolicyOptions {
   readonly budget?: RetryBudget | false;
   /** @default the system clock */
   readonly clock?: Clock;
-  /**
-   * `retry()` layer: on request-rate and token-rate, pause the limiter that admitted the
-   * attempt, for every caller of the quota. Turn off if the limiter learns from headers by
-   * itself. @default true
-   */
-  readonly pauseOnRateLimit?: boolean;
-  /**
-   * How long to pause the limiter after a rate refusal without any hint (DashScope sends
-   * none). A second refusal pauses again, and the backoff grows. @default 1_000
-   */
-  readonly defaultPauseMs?: number;
-  /**
-   * `retry()` layer: on a burst refusal, lower the limiter's pace for a while, or `false`.
-   * @default { factor: 0.5, durationMs: 60_000 }
-   */
-  readonly burstThrottle?: BurstThrottle | false;
   /** Called before each sleep. A hook that throws ends the call with its error. */
   readonly onRetry?: (event: RetryEvent) => void;
   /** Called once when the call gives up. A hook that throws ends the call with its error. */
@@ -150,9 +102,6 @@ export interface RetryPolicy {
   readonly classifier: Classifier;
   readonly budget: RetryBudget | undefined;
   readonly clock: Clock;
-  readonly pauseOnRateLimit: boolean;
-  readonly defaultPauseMs: number;
-  readonly burstThrottle: Required<BurstThrottle> | undefined;
   readonly onRetry: ((event: RetryEvent) => void) | undefined;
   readonly onGiveUp: ((event: GiveUpEvent) => void) | undefined;
 }
@@ -168,17 +117,14 @@ const OPTION_KEYS = [
   'classifier',
   'budget',
   'clock',
-  'pauseOnRateLimit',
-  'defaultPauseMs',
-  'burstThrottle',
   'onRetry',
   'onGiveUp',
-] as const;
+];
 
 /**
  * Validates retry options once and returns an immutable {@link RetryPolicy}. Unknown or invalid
- * options throw {@link RetryConfigurationError} naming the option. A policy passed in is
- * returned as it is.
+ * options throw core's `ConfigurationError` naming the option. A policy passed in is returned
+ * as it is.
  *
  * @example
  * const policy = retryPolicy({
@@ -190,40 +136,44 @@ const OPTION_KEYS = [
  */
 export function retryPolicy(options: RetryPolicyOptions | RetryPolicy = {}): RetryPolicy {
   if (isRetryPolicy(options)) return options;
-  assertKnownKeys(options, OPTION_KEYS, 'retryPolicy');
+  checkOptions(options, 'retryPolicy', OPTION_KEYS);
   const option = (name: string) => `retryPolicy.${name}`;
 
-  const maxAttempts = assertPositiveOrInfinity(options.maxAttempts ?? 5, option('maxAttempts'));
-  if (maxAttempts !== Number.POSITIVE_INFINITY && !Number.isInteger(maxAttempts)) {
-    throw new RetryConfigurationError('must be an integer', option('maxAttempts'));
-  }
-  const maxElapsedMs = assertPositiveOrInfinity(
+  const maxAttempts = checkNumber(options.maxAttempts ?? 5, option('maxAttempts'), {
+    min: 1,
+    integer: true,
+    infinity: true,
+  });
+  const maxElapsedMs = checkNumber(
     options.maxElapsedMs ?? Number.POSITIVE_INFINITY,
     option('maxElapsedMs'),
+    { above: 0, infinity: true },
   );
   if (maxAttempts === Number.POSITIVE_INFINITY && maxElapsedMs === Number.POSITIVE_INFINITY) {
-    throw new RetryConfigurationError(
+    throw new ConfigurationError(
       'with maxElapsedMs also Infinity, retries would never end; set one of them',
       option('maxAttempts'),
     );
   }
-  if (options.signal !== undefined && !isAbortSignal(options.signal)) {
-    throw new RetryConfigurationError('must be an AbortSignal', option('signal'));
-  }
+  if (options.signal !== undefined) checkSignal(options.signal, option('signal'));
   const backoff =
     options.backoff === undefined
       ? exponentialFullJitter()
-      : assertFunction(options.backoff, option('backoff'));
-  const maxRetryAfterMs = nonNegativeOrInfinity(
+      : checkFunction(options.backoff, option('backoff'));
+  const maxRetryAfterMs = checkNumber(
     options.maxRetryAfterMs ?? 60_000,
     option('maxRetryAfterMs'),
+    {
+      min: 0,
+      infinity: true,
+    },
   );
 
   if (
     options.classifier !== undefined &&
     (options.provider !== undefined || options.rules !== undefined)
   ) {
-    throw new RetryConfigurationError(
+    throw new ConfigurationError(
       'give either a classifier or provider/rules, not both',
       option('classifier'),
     );
@@ -231,48 +181,25 @@ export function retryPolicy(options: RetryPolicyOptions | RetryPolicy = {}): Ret
   const classifier =
     options.classifier === undefined
       ? createClassifierAt(options.provider, options.rules)
-      : assertFunction(options.classifier, option('classifier'));
+      : checkFunction(options.classifier, option('classifier'));
 
-  const clock = options.clock ?? systemClock;
-  if (
-    typeof clock !== 'object' ||
-    clock === null ||
-    typeof clock.now !== 'function' ||
-    typeof clock.setTimeout !== 'function' ||
-    typeof clock.clearTimeout !== 'function'
-  ) {
-    throw new RetryConfigurationError(
-      'must have now, setTimeout and clearTimeout',
-      option('clock'),
-    );
-  }
+  const clock = checkClock(options.clock ?? systemClock, option('clock'));
   let budget: RetryBudget | undefined;
   if (options.budget === undefined) budget = retryBudget({ clock });
   else if (options.budget !== false) {
-    if (
-      typeof options.budget !== 'object' ||
-      typeof options.budget.tryAcquireRetry !== 'function'
-    ) {
-      throw new RetryConfigurationError('must be a RetryBudget or false', option('budget'));
-    }
+    checkFunction(
+      (options.budget as Partial<RetryBudget> | null)?.tryAcquireRetry,
+      option('budget.tryAcquireRetry'),
+    );
     budget = options.budget;
   }
 
-  const pauseOnRateLimit = options.pauseOnRateLimit ?? true;
-  if (typeof pauseOnRateLimit !== 'boolean') {
-    throw new RetryConfigurationError('must be a boolean', option('pauseOnRateLimit'));
-  }
-  const defaultPauseMs = assertNumber(options.defaultPauseMs ?? 1_000, option('defaultPauseMs'));
-  if (defaultPauseMs < 0)
-    throw new RetryConfigurationError('must not be negative', option('defaultPauseMs'));
-
-  const burstThrottle = resolveBurstThrottle(options.burstThrottle);
   const onRetry =
-    options.onRetry === undefined ? undefined : assertFunction(options.onRetry, option('onRetry'));
+    options.onRetry === undefined ? undefined : checkFunction(options.onRetry, option('onRetry'));
   const onGiveUp =
     options.onGiveUp === undefined
       ? undefined
-      : assertFunction(options.onGiveUp, option('onGiveUp'));
+      : checkFunction(options.onGiveUp, option('onGiveUp'));
 
   return Object.freeze({
     [POLICY_BRAND]: true as const,
@@ -284,9 +211,6 @@ export function retryPolicy(options: RetryPolicyOptions | RetryPolicy = {}): Ret
     classifier,
     budget,
     clock,
-    pauseOnRateLimit,
-    defaultPauseMs,
-    burstThrottle,
     onRetry,
     onGiveUp,
   });
@@ -306,34 +230,4 @@ function createClassifierAt(
     ...(provider === undefined ? {} : { provider }),
     ...(rules === undefined ? {} : { rules }),
   });
-}
-
-function resolveBurstThrottle(
-  value: BurstThrottle | false | undefined,
-): Required<BurstThrottle> | undefined {
-  if (value === false) return undefined;
-  const input = value ?? {};
-  assertKnownKeys(input, ['factor', 'durationMs'], 'retryPolicy.burstThrottle');
-  const factor = assertNumber(input.factor ?? 0.5, 'retryPolicy.burstThrottle.factor');
-  if (factor <= 0 || factor > 1) {
-    throw new RetryConfigurationError('must be in (0, 1]', 'retryPolicy.burstThrottle.factor');
-  }
-  const durationMs = assertNumber(
-    input.durationMs ?? 60_000,
-    'retryPolicy.burstThrottle.durationMs',
-  );
-  if (durationMs <= 0) {
-    throw new RetryConfigurationError(
-      'must be greater than 0',
-      'retryPolicy.burstThrottle.durationMs',
-    );
-  }
-  return { factor, durationMs };
-}
-
-function nonNegativeOrInfinity(value: unknown, option: string): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new RetryConfigurationError('must be a number ≥ 0 (Infinity allowed)', option);
-  }
-  return value;
 }

@@ -1,6 +1,6 @@
-import { RetryConfigurationError } from './errors.js';
+import { checkFunction, checkSignal } from '@tollgate/core/validate';
 import { execute } from './internal/engine.js';
-import { anySignal, isAbortSignal } from './internal/signals.js';
+import { anySignal } from './internal/signals.js';
 import { type RetryPolicy, type RetryPolicyOptions, retryPolicy } from './policy.js';
 
 /** What the retried function receives on each attempt. */
@@ -10,21 +10,17 @@ export interface AttemptContext {
   /** Fires when the call is aborted (per-call signal or the policy's); pass it to `fetch`. */
   readonly signal: AbortSignal | undefined;
   /**
-   * Set to `true` once part of a streamed body has been handed on: a network error after
-   * that is not retried, since a retry would replay output the consumer already saw.
+   * Call it once part of a streamed body has been handed on: a network error after that is
+   * not retried, since a retry would replay output the consumer already saw.
    */
-  bodyConsumed: boolean;
-}
-
-/** Per-call options of {@link retrying}. */
-export interface RetryingOptions {
-  /** Aborts this call: the current sleep ends at once and the call rejects with `RetryAbortedError`. */
-  readonly signal?: AbortSignal;
+  readonly outputStarted: () => void;
 }
 
 /**
  * Calls `fn` until it succeeds or the policy gives up. Errors are classified (provider-aware);
- * only retryable kinds are retried, after the server's hint or the backoff delay.
+ * only retryable kinds are retried, after the server's hint or the backoff delay. `signal`
+ * aborts this call: the current sleep ends at once and the call rejects with
+ * `RetryAbortedError`.
  *
  * Rejects with the original error when it is not retryable (`auth`, `quota-exhausted`,
  * `bad-request`…), and otherwise with `RetryExhaustedError`, `RetryAfterTooLongError`,
@@ -40,32 +36,21 @@ export interface RetryingOptions {
 export function retrying<T>(
   fn: (context: AttemptContext) => Promise<T>,
   policy: RetryPolicy | RetryPolicyOptions = {},
-  options: RetryingOptions = {},
+  options: { readonly signal?: AbortSignal } = {},
 ): Promise<T> {
-  if (typeof fn !== 'function') {
-    return Promise.reject(new RetryConfigurationError('must be a function', 'retrying.fn'));
-  }
   let resolved: RetryPolicy;
   try {
+    checkFunction(fn, 'retrying.fn');
     resolved = retryPolicy(policy);
-    if (options.signal !== undefined && !isAbortSignal(options.signal)) {
-      throw new RetryConfigurationError('must be an AbortSignal', 'retrying.signal');
-    }
+    if (options.signal !== undefined) checkSignal(options.signal, 'retrying.signal');
   } catch (error) {
     return Promise.reject(error);
   }
   const signals = [options.signal, resolved.signal].filter((s) => s !== undefined);
   const combined = anySignal(signals);
-  let current: AttemptContext | undefined;
   return execute(
     resolved,
-    {
-      run: (attempt) => {
-        current = { attempt, signal: combined.signal, bodyConsumed: false };
-        return fn(current);
-      },
-      bodyConsumed: () => current?.bodyConsumed === true,
-    },
+    (attempt, outputStarted) => fn({ attempt, signal: combined.signal, outputStarted }),
     signals,
   ).finally(combined.dispose);
 }

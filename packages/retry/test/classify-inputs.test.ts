@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tollgate/core';
 import { describe, expect, it } from 'vitest';
 import {
   type ClassificationRule,
@@ -6,8 +7,6 @@ import {
   createClassifier,
   detectProvider,
   type ErrorKind,
-  isRetryable,
-  RetryConfigurationError,
 } from '../src/index.js';
 import {
   APIConnectionError,
@@ -255,14 +254,14 @@ describe('user rules', () => {
       { status: 400, provider: 'azure', kind: 'server' },
       'classifier.rules[0].provider',
     ],
-  ])('reject %s with a RetryConfigurationError', (_name, rule, option) => {
+  ])('reject %s with a ConfigurationError', (_name, rule, option) => {
     expect(() => createClassifier({ rules: [rule as unknown as ClassificationRule] })).toThrow(
-      expect.objectContaining({ code: 'TOLLGATE_RETRY_CONFIGURATION', option }),
+      expect.objectContaining({ code: 'TOLLGATE_CONFIGURATION', option }),
     );
   });
 
   it('rejects an unknown provider', () => {
-    expect(() => createClassifier({ provider: 'azure' as never })).toThrow(RetryConfigurationError);
+    expect(() => createClassifier({ provider: 'azure' as never })).toThrow(ConfigurationError);
   });
 });
 
@@ -284,28 +283,22 @@ describe('detectProvider', () => {
   });
 });
 
-describe('isRetryable', () => {
-  it('is true exactly for the transient kinds', () => {
-    const kinds: ErrorKind[] = [
-      'request-rate',
-      'token-rate',
-      'burst',
-      'quota-exhausted',
-      'auth',
-      'context-length',
-      'bad-request',
-      'server',
-      'timeout',
-      'network',
-      'unknown',
-    ];
-    expect(kinds.filter(isRetryable)).toEqual([
-      'request-rate',
-      'token-rate',
-      'burst',
-      'server',
-      'timeout',
-      'network',
-    ]);
+describe('retryable by default', () => {
+  const cases: ReadonlyArray<[ErrorKind, boolean]> = [
+    ['request-rate', true],
+    ['token-rate', true],
+    ['burst', true],
+    ['server', true],
+    ['timeout', true],
+    ['network', true],
+    ['quota-exhausted', false],
+    ['auth', false],
+    ['context-length', false],
+    ['bad-request', false],
+    ['unknown', false],
+  ];
+  it.each(cases)('%s: %s', (kind, retryable) => {
+    const classification = classify({ status: 599 }, { rules: [{ status: 599, kind }] });
+    expect(classification).toMatchObject({ kind, retryable });
   });
 });

@@ -29,8 +29,8 @@ export const retryOnly = pipeline(retry())(callModel);
 export const alone: Layer<ChatRequest, ChatResponse> = retry();
 export const nested: Layer<ChatRequest, ChatResponse> = pipeline(retry(), pipeline(retry()));
 
-// The field this package merges into core's CallContext.
-export const markConsumed: Call<ChatRequest, ChatResponse> = async (_request, context) => {
-  context.bodyConsumed = true;
+// A call that streams tells the layers above when its output started.
+export const streaming: Call<ChatRequest, ChatResponse> = async (_request, context) => {
+  context.outputStarted?.();
   return { id: 'x' };
 };

@@ -1,7 +1,7 @@
 /**
- * The retry layer against core's real `Limiter` and `limit()`: what the layer tells the
- * limiter of a failed attempt must land in the shared quota, as core itself reports it.
- * One fake clock drives the limiter, its store and the retry policy.
+ * `retry()` around core's real `limit()` with `quotaFeedback()`: what a refused attempt says
+ * about the quota must land in the shared quota before the retry is admitted, as core itself
+ * reports it. One fake clock drives the limiter, its store and the retry policy.
  */
 import {
   type Call,
@@ -16,9 +16,9 @@ import {
 import { createFakeClock, type FakeClock } from '@tollgate/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
-  constant,
+  type QuotaFeedbackOptions,
+  quotaFeedback,
   type RetryEvent,
-  type RetryPolicyOptions,
   retry,
   retryPolicy,
 } from '../src/index.js';
@@ -52,10 +52,10 @@ const window = (snapshot: LimiterSnapshot, unit: 'requests' | 'tokens') =>
   snapshot.windows.find((w) => w.unit === unit);
 
 /**
- * `retry(policy) → limit(limiter) → model` on one clock and one store; the model fails with
- * `failures` in turn, then answers with a usage far below the reservation.
+ * `retry(policy) → limit(limiter, { feedback }) → model` on one clock and one store; the model
+ * fails with `failures` in turn, then answers with a usage far below the reservation.
  */
-function setup(failures: ReadonlyArray<unknown>, options: RetryPolicyOptions = {}) {
+function setup(failures: ReadonlyArray<unknown>, feedback: QuotaFeedbackOptions = {}) {
   const clock = createFakeClock();
   const store = new MemoryStore({ clock });
   const limiter = limiterOn(clock, store);
@@ -76,13 +76,15 @@ function setup(failures: ReadonlyArray<unknown>, options: RetryPolicyOptions = {
     clock,
     provider: 'dashscope',
     budget: false,
-    backoff: constant(0),
+    backoff: () => 0,
     onRetry: (event) => retries.push(event),
-    ...options,
   });
   const send = pipeline<Req, Res>(
     retry(policy),
-    limit<Req, Res>(limiter, { estimate: () => ESTIMATE }),
+    limit<Req, Res>(limiter, {
+      estimate: () => ESTIMATE,
+      feedback: quotaFeedback({ provider: 'dashscope', ...feedback }),
+    }),
   )(model);
   /** Starts a call; its outcome is recorded as it settles, with the time it settled at. */
   const start = () => {
@@ -118,7 +120,6 @@ describe('retry() with core Limiter and limit()', () => {
         attempt: 1,
         delayMs: 0,
         classification: { kind: 'request-rate', code: 'limit_requests' },
-        feedback: { action: 'pause', durationMs: 1_500 },
       },
     ]);
     const paused = await limiter.snapshot();
@@ -171,10 +172,7 @@ describe('retry() with core Limiter and limit()', () => {
     const { call, promise } = start();
     await clock.flush();
 
-    expect(retries[0]).toMatchObject({
-      classification: { kind: 'burst' },
-      feedback: { action: 'throttle', factor: 0.25, durationMs: 10_000 },
-    });
+    expect(retries[0]).toMatchObject({ classification: { kind: 'burst' } });
     const throttled = await limiter.snapshot();
     expect(throttled.throttle).toEqual({ factor: 0.25, remainingMs: 10_000 });
     expect(throttled.pausedForMs).toBe(0);

@@ -1,4 +1,4 @@
-import { parseGoDuration } from '@tollgate/retry';
+import { parseGoDuration } from '@tollgate/retry/headers';
 import { describe, expect, it } from 'vitest';
 import { chat, start } from './helpers.js';
 

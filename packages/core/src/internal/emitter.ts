@@ -1,6 +1,11 @@
-/** A minimal typed event emitter: no dependency on Node's `events`, safe listeners. */
+/**
+ * A minimal typed event emitter: no dependency on Node's `events`. A listener that throws is
+ * reported to `onListenerError`, never to the code that emitted.
+ */
 export class Emitter<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<(event: never) => void>>();
+
+  constructor(private readonly onListenerError: (error: unknown, event: keyof Events) => void) {}
 
   on<E extends keyof Events>(event: E, listener: (payload: Events[E]) => void): () => void {
     let set = this.listeners.get(event);
@@ -19,19 +24,14 @@ export class Emitter<Events extends object> {
     return set !== undefined && set.size > 0;
   }
 
-  /** Calls each listener; a listener that throws is reported to `onListenerError`, not to the caller. */
-  emit<E extends keyof Events>(
-    event: E,
-    payload: Events[E],
-    onListenerError: (error: unknown) => void,
-  ): void {
+  emit<E extends keyof Events>(event: E, payload: Events[E]): void {
     const set = this.listeners.get(event);
     if (set === undefined) return;
     for (const listener of set) {
       try {
         (listener as (payload: Events[E]) => void)(payload);
       } catch (error) {
-        onListenerError(error);
+        this.onListenerError(error, event);
       }
     }
   }

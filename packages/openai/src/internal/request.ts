@@ -10,18 +10,16 @@ export interface PassThrough {
   readonly init: RequestInit | undefined;
 }
 
-/** A chat completion, read once and sent (perhaps several times) with `init` and `body`. */
+/** A chat completion, read once and sent (perhaps several times) with `init`. */
 export interface ChatCall {
   readonly kind: 'chat';
   readonly url: string;
-  /** Everything but the body: method, headers, signal and any other fetch options. */
-  readonly init: RequestInit;
-  /** The body as the caller wrote it. */
+  /** Everything but the body and signal: method, headers and any other fetch options. */
+  readonly init: RequestInit & { readonly headers: Headers };
+  /** The body as the caller wrote it, parsed. */
   readonly request: ChatCompletionBody;
-  /** The body sent: the caller's, with `stream_options.include_usage` added when injected. */
-  readonly body: string;
-  /** Tollgate added `include_usage` to a streaming request: strip the usage chunk. */
-  readonly injectedUsage: boolean;
+  /** The body as the caller wrote it. */
+  readonly text: string;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -98,14 +96,10 @@ export async function readCall(
   if (!isRecord(parsed)) return passText();
   const request = parsed as ChatCompletionBody;
 
-  const streamOptions = isRecord(request.stream_options) ? request.stream_options : undefined;
-  const injectedUsage = request.stream === true && streamOptions?.include_usage !== true;
-  const body = injectedUsage
-    ? JSON.stringify({ ...request, stream_options: { ...streamOptions, include_usage: true } })
-    : text;
-
+  // The body sent may differ from the caller's (usage asked for, another model): the
+  // transport lets fetch count it.
   const headers = new Headers(init?.headers ?? (inputIsRequest ? input.headers : undefined));
-  if (body !== text || consumed) headers.delete('content-length');
+  headers.delete('content-length');
   const signal = init?.signal ?? (inputIsRequest ? input.signal : undefined) ?? undefined;
   const { body: _body, signal: _signal, ...rest } = init ?? {};
   return {
@@ -113,8 +107,31 @@ export async function readCall(
     url,
     init: { ...rest, method: 'POST', headers },
     request,
-    body,
-    injectedUsage,
+    text,
     signal,
   };
+}
+
+/**
+ * The text to send for `request` (the caller's, or what a layer passed down) to `model`: with
+ * `stream_options.include_usage` added to a stream that did not ask for it, since the limiter
+ * needs the usage — `stripUsage` then says to remove the usage chunk from what the caller
+ * reads. The caller's own text when nothing changed.
+ */
+export function bodyToSend(
+  call: ChatCall,
+  request: ChatCompletionBody,
+  model: string | undefined,
+): { readonly text: string; readonly stripUsage: boolean } {
+  const streamOptions = isRecord(request.stream_options) ? request.stream_options : undefined;
+  const stripUsage = request.stream === true && streamOptions?.include_usage !== true;
+  if (!stripUsage && model === undefined && request === call.request) {
+    return { text: call.text, stripUsage };
+  }
+  const sent = {
+    ...request,
+    ...(model === undefined ? {} : { model }),
+    ...(stripUsage ? { stream_options: { ...streamOptions, include_usage: true } } : {}),
+  };
+  return { text: JSON.stringify(sent), stripUsage };
 }

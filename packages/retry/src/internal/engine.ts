@@ -1,4 +1,4 @@
-import type { Classification } from '../classify.js';
+import type { Classification } from '../classification.js';
 import {
   RetryAbortedError,
   RetryAfterTooLongError,
@@ -6,20 +6,17 @@ import {
   RetryExhaustedError,
   type RetryOutcome,
 } from '../errors.js';
-import type { GiveUpReason, LimiterFeedback, RetryPolicy } from '../policy.js';
+import type { GiveUpReason, RetryPolicy } from '../policy.js';
 import { isResponseLike, readResponseBody } from './facts.js';
 import { firedSignal, raceSignals } from './signals.js';
 import { sleep } from './sleep.js';
 
-/** What the loop needs from its caller: `retrying` and the `retry()` layer differ only here. */
-export interface Attempts<T> {
-  /** Runs attempt number `attempt` (1-based). */
-  run(attempt: number): Promise<T>;
-  /** Whether the failed attempt had started handing a streamed body to its caller. */
-  bodyConsumed(attempt: number): boolean;
-  /** Tells a limiter about the failure (the layer); called before deciding to retry. */
-  feedback?(attempt: number, classification: Classification): Promise<LimiterFeedback | undefined>;
-}
+/**
+ * The retry loop around `run(attempt, outputStarted)`: `retrying` and the `retry()` layer
+ * differ only in how they hand an attempt its context. An attempt that calls `outputStarted`
+ * has handed part of its output on: its network failure is not retried.
+ */
+export type RunAttempt<T> = (attempt: number, outputStarted: () => void) => Promise<T>;
 
 /**
  * The retry loop. Resolves with the first successful attempt; rejects with the original error
@@ -27,7 +24,7 @@ export interface Attempts<T> {
  */
 export async function execute<T>(
   policy: RetryPolicy,
-  attempts: Attempts<T>,
+  run: RunAttempt<T>,
   signals: ReadonlyArray<AbortSignal>,
 ): Promise<T> {
   const { clock } = policy;
@@ -35,7 +32,6 @@ export async function execute<T>(
   let previousBackoffMs: number | undefined;
   let lastError: unknown;
   let classification: Classification | undefined;
-  let feedback: LimiterFeedback | undefined;
 
   const outcome = (made: number): RetryOutcome => ({
     attempts: made,
@@ -51,7 +47,6 @@ export async function execute<T>(
       error: lastError,
       thrown,
       elapsedMs: clock.now() - start,
-      ...(feedback === undefined ? {} : { feedback }),
     });
     return thrown;
   };
@@ -66,7 +61,14 @@ export async function execute<T>(
         new RetryAbortedError(firedBefore.reason, outcome(attempt - 1)),
       );
     }
-    const result = await raceSignals(() => attempts.run(attempt), signals);
+    let outputStarted = false;
+    const result = await raceSignals(
+      () =>
+        run(attempt, () => {
+          outputStarted = true;
+        }),
+      signals,
+    );
     if (result.kind === 'value') return result.value;
     if (result.kind === 'aborted') {
       // The attempt is abandoned unsettled; lastError stays the previous attempt's, if any.
@@ -74,7 +76,6 @@ export async function execute<T>(
     }
     lastError = result.error;
     classification = undefined;
-    feedback = undefined;
 
     // The caller gave up: whatever the attempt threw is a consequence of that, not a failure.
     const firedDuring = firedSignal(signals);
@@ -85,12 +86,9 @@ export async function execute<T>(
     const body = isResponseLike(lastError) ? await readResponseBody(lastError) : undefined;
     classification = policy.classifier(lastError, {
       now: clock.now(),
-      bodyConsumed: attempts.bodyConsumed(attempt),
+      bodyConsumed: outputStarted,
       ...(body === undefined ? {} : { body }),
     });
-    // Feedback first: even when this call gives up, everyone sharing the quota should pause.
-    feedback = await attempts.feedback?.(attempt, classification);
-
     if (!classification.retryable) throw giveUp('not-retryable', attempt, lastError);
     if (attempt >= policy.maxAttempts) {
       throw giveUp(
@@ -144,7 +142,6 @@ export async function execute<T>(
       classification,
       error: lastError,
       elapsedMs: clock.now() - start,
-      ...(feedback === undefined ? {} : { feedback }),
     });
     const slept = await sleep(delayMs, clock, signals);
     if (slept.aborted) {

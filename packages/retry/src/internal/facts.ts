@@ -1,4 +1,4 @@
-import { type HeadersLike, isHeadersLike } from './headers.js';
+import { type HeadersLike, isHeadersLike } from './read-header.js';
 
 /** What the classifier could read from an error or response, whatever its shape. */
 export interface RawFacts {

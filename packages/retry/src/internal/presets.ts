@@ -1,4 +1,4 @@
-import type { ErrorFacts, ErrorKind, Provider } from '../classify.js';
+import type { ErrorFacts, ErrorKind, Provider } from '../classification.js';
 
 /** One row of a provider's table: the kind, or `undefined` when the row does not apply. */
 export type PresetRule = (facts: ErrorFacts) => ErrorKind | undefined;

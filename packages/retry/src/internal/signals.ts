@@ -31,17 +31,6 @@ export function anySignal(signals: ReadonlyArray<AbortSignal>): {
   return { signal: controller.signal, dispose };
 }
 
-/** True for something that behaves like an `AbortSignal`. */
-export function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function' &&
-    typeof (value as AbortSignal).removeEventListener === 'function'
-  );
-}
-
 /** How an attempt raced against the signals ended. */
 export type RaceOutcome<T> =
   | { readonly kind: 'value'; readonly value: T }

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { neverSent } from '../src/internal/network.js';
+import { mayHaveBeenSent } from '../src/internal/sent.js';
+
+const neverSent = (error: unknown) => !mayHaveBeenSent(error);
 
 const coded = (code: string) => Object.assign(new Error(code), { code });
 
-describe('neverSent', () => {
+describe("the limit layer's default `sent` rule", () => {
   it('recognises a connection that was never made, along the cause chain', () => {
     expect(neverSent(new TypeError('fetch failed', { cause: coded('ECONNREFUSED') }))).toBe(true);
     expect(neverSent(new TypeError('fetch failed', { cause: coded('ENOTFOUND') }))).toBe(true);

@@ -1,6 +1,11 @@
-import { type HeadersLike, readHeader } from './internal/headers.js';
+/**
+ * `@tollgate/retry/headers`: the parsers behind classification's retry hints and the quota
+ * feedback, for code that reads provider headers itself. Every parser ignores malformed input
+ * (returns `undefined`) and never throws.
+ */
+import { type HeadersLike, readHeader } from './internal/read-header.js';
 
-export type { HeadersLike } from './internal/headers.js';
+export type { HeadersLike } from './internal/read-header.js';
 
 /**
  * Parses a `retry-after-ms` value: a non-negative number of milliseconds (`"1500"`, `"12.5"`).

@@ -6,7 +6,7 @@ import {
   parseRetryAfter,
   parseRetryAfterMs,
   retryAfterFromHeaders,
-} from '../src/index.js';
+} from '../src/headers.js';
 
 const NOW = Date.UTC(2025, 9, 21, 7, 28, 0); // Tue, 21 Oct 2025 07:28:00 GMT
 

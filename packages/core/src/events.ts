@@ -1,0 +1,17 @@
+import type { TollgateError } from './errors.js';
+import type { Permit, Usage } from './permit.js';
+
+/** The events of a limiter; subscribe with `Limiter.on`. */
+export interface LimiterEvents {
+  admitted: { readonly permit: Permit; readonly queued: number };
+  /** The head of the queue must wait: how long, and for what. */
+  waiting: { readonly waitMs: number; readonly blockedBy: string; readonly queued: number };
+  settled: { readonly permit: Permit; readonly usage: Usage | undefined };
+  cancelled: { readonly permit: Permit };
+  paused: { readonly durationMs: number };
+  throttled: { readonly factor: number; readonly durationMs: number };
+  /** A waiter was rejected (timeout, abort, closed, store failure). */
+  rejected: { readonly error: TollgateError };
+  /** A background store operation or a listener failed. */
+  error: { readonly error: unknown };
+}

@@ -1,0 +1,103 @@
+import { InvalidArgumentError, RequestTooLargeError, WaitAbortedError } from '../errors.js';
+import type { TokenEstimate } from '../estimate.js';
+import type { QuotaFeedback, Usage } from '../permit.js';
+import type { StoreWindow } from '../store.js';
+import { checkNumber, checkOptions, checkSignal } from '../validate.js';
+
+/** One `acquire`, validated: what it books, where it queues, how long it may wait. */
+export interface Request {
+  /** Tokens to book; for an estimate, at the prompt bias learned when it was booked. */
+  readonly cost: number;
+  readonly estimate: TokenEstimate | undefined;
+  readonly priority: number;
+  readonly signal: AbortSignal | undefined;
+  readonly maxWaitMs: number;
+}
+
+/** What a request is checked against: the limiter's token windows and defaults. */
+export interface RequestRules {
+  /** The token windows of the plan (margin applied). */
+  readonly tokenWindows: ReadonlyArray<StoreWindow>;
+  /** The smallest of their limits: no booking may exceed it (Infinity without token windows). */
+  readonly maxTokens: number;
+  readonly defaultMaxWaitMs: number;
+  /** What an estimate books at the bias learned so far. */
+  costOf(estimate: TokenEstimate): number;
+}
+
+const ACQUIRE_KEYS = ['tokens', 'priority', 'signal', 'maxWaitMs'];
+const USAGE_KEYS = ['promptTokens', 'completionTokens', 'totalTokens'];
+/** Token counts and durations: finite, >= 0. */
+const NON_NEGATIVE = { min: 0 } as const;
+
+/**
+ * Validates `acquire` options. Throws {@link InvalidArgumentError} for a bad option,
+ * {@link RequestTooLargeError} when no window can ever hold the cost, and
+ * {@link WaitAbortedError} when the signal has already fired.
+ */
+export function parseRequest(options: unknown, rules: RequestRules): Request {
+  const checked = checkOptions(options, 'acquire', ACQUIRE_KEYS, InvalidArgumentError);
+  const { tokens = 0, priority = 0, signal, maxWaitMs = rules.defaultMaxWaitMs } = checked;
+  let cost: number;
+  let estimate: TokenEstimate | undefined;
+  if (typeof tokens === 'number' || typeof tokens !== 'object' || tokens === null) {
+    cost = Math.ceil(checkNumber(tokens, 'tokens', NON_NEGATIVE, InvalidArgumentError));
+  } else {
+    const parts = checkOptions(tokens, 'tokens', ['prompt', 'output'], InvalidArgumentError);
+    estimate = {
+      prompt: checkNumber(parts.prompt, 'tokens.prompt', NON_NEGATIVE, InvalidArgumentError),
+      output: checkNumber(parts.output, 'tokens.output', NON_NEGATIVE, InvalidArgumentError),
+    };
+    // a bias learned above 1 never makes a request that fits unbiased too large
+    const unbiased = Math.ceil(estimate.prompt) + Math.ceil(estimate.output);
+    cost = unbiased <= rules.maxTokens ? rules.costOf(estimate) : unbiased;
+  }
+  checkNumber(priority, 'priority', {}, InvalidArgumentError);
+  checkNumber(maxWaitMs, 'maxWaitMs', { min: 0, infinity: true }, InvalidArgumentError);
+  if (signal !== undefined) checkSignal(signal, 'signal', InvalidArgumentError);
+  for (const window of rules.tokenWindows) {
+    if (cost > window.limit) throw new RequestTooLargeError(window.name, window.limit, cost);
+  }
+  const abortSignal = signal as AbortSignal | undefined;
+  if (abortSignal?.aborted) throw new WaitAbortedError(0, undefined, abortSignal.reason);
+  return {
+    cost,
+    estimate,
+    priority: priority as number,
+    signal: abortSignal,
+    maxWaitMs: maxWaitMs as number,
+  };
+}
+
+/** Validates what a settlement reports: known fields, each a finite number >= 0. */
+export function checkUsage(usage: unknown): Usage {
+  const checked = checkOptions(usage, 'usage', USAGE_KEYS, InvalidArgumentError);
+  for (const key of USAGE_KEYS) {
+    const value = checked[key];
+    if (value !== undefined) checkNumber(value, `usage.${key}`, NON_NEGATIVE, InvalidArgumentError);
+  }
+  return checked as Usage;
+}
+
+/** Validates a provider's feedback: a pause of `pauseMs >= 0`, a throttle of factor (0, 1]. */
+export function checkFeedback(feedback: unknown): QuotaFeedback {
+  const { pauseMs, throttle } = checkOptions(
+    feedback,
+    'feedback',
+    ['pauseMs', 'throttle'],
+    InvalidArgumentError,
+  );
+  if (pauseMs !== undefined)
+    checkNumber(pauseMs, 'feedback.pauseMs', NON_NEGATIVE, InvalidArgumentError);
+  if (throttle !== undefined) {
+    const { factor, durationMs } = checkOptions(
+      throttle,
+      'feedback.throttle',
+      ['factor', 'durationMs'],
+      InvalidArgumentError,
+    );
+    checkNumber(factor, 'feedback.throttle.factor', { above: 0, max: 1 }, InvalidArgumentError);
+    checkNumber(durationMs, 'feedback.throttle.durationMs', NON_NEGATIVE, InvalidArgumentError);
+  }
+  return feedback as QuotaFeedback;
+}

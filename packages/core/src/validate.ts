@@ -1,0 +1,192 @@
+/**
+ * The checks every Tollgate package validates its options and arguments with, so that every
+ * package reports a bad value in one format — `<path>: must be <what>, got <value>` — with a
+ * typed error naming the option or argument. For authors of stores and layers; applications
+ * never need it.
+ *
+ * Each check returns the value, narrowed, or throws `new error(problem, path)`: a
+ * {@link ConfigurationError} by default (options, at construction); pass
+ * {@link InvalidArgumentError} for arguments of a call.
+ *
+ * @example
+ * const options = checkOptions(input, 'RedisStore', ['client', 'prefix']);
+ * const timeoutMs = checkNumber(options.commandTimeoutMs ?? 1000, 'RedisStore.commandTimeoutMs', { above: 0 });
+ */
+import type { Clock } from './clock.js';
+import { ConfigurationError, type InvalidArgumentError } from './errors.js';
+
+/** The error a failed check throws. */
+export type CheckError = typeof ConfigurationError | typeof InvalidArgumentError;
+
+/** What a number must be. Bounds are inclusive (`min`, `max`) or exclusive (`above`, `below`). */
+export interface NumberRange {
+  readonly min?: number;
+  readonly above?: number;
+  readonly max?: number;
+  readonly below?: number;
+  readonly integer?: boolean;
+  /** `Infinity` is allowed besides the range ("no limit"). */
+  readonly infinity?: boolean;
+}
+
+/** `must be <expected>, got <value>`: the one wording of a value that has the wrong form. */
+export function mustBe(expected: string, value: unknown): string {
+  return `must be ${expected}, got ${describe(value)}`;
+}
+
+/** A plain object whose keys are all in `known`; `<path>.<key>: unknown option` otherwise. */
+export function checkOptions(
+  value: unknown,
+  path: string,
+  known: ReadonlyArray<string>,
+  error: CheckError = ConfigurationError,
+): Readonly<Record<string, unknown>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new error(mustBe('an object', value), path);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new error(`unknown option (known: ${known.join(', ')})`, `${path}.${key}`);
+    }
+  }
+  return value as Readonly<Record<string, unknown>>;
+}
+
+/** A number within `range`: finite, unless `range.infinity` allows `Infinity` too. */
+export function checkNumber(
+  value: unknown,
+  path: string,
+  range: NumberRange = {},
+  error: CheckError = ConfigurationError,
+): number {
+  const ok =
+    typeof value === 'number' &&
+    ((range.infinity === true && value === Number.POSITIVE_INFINITY) ||
+      (Number.isFinite(value) &&
+        (range.integer !== true || Number.isInteger(value)) &&
+        (range.min === undefined || value >= range.min) &&
+        (range.above === undefined || value > range.above) &&
+        (range.max === undefined || value <= range.max) &&
+        (range.below === undefined || value < range.below)));
+  if (!ok) throw new error(mustBe(describeRange(range), value), path);
+  return value;
+}
+
+/** `true` or `false`. */
+export function checkBoolean(
+  value: unknown,
+  path: string,
+  error: CheckError = ConfigurationError,
+): boolean {
+  if (typeof value !== 'boolean') throw new error(mustBe('a boolean', value), path);
+  return value;
+}
+
+/** A function. */
+export function checkFunction<F>(
+  value: F,
+  path: string,
+  error: CheckError = ConfigurationError,
+): F {
+  if (typeof value !== 'function') throw new error(mustBe('a function', value), path);
+  return value;
+}
+
+/** One of `allowed`. */
+export function checkOneOf<T extends string>(
+  value: unknown,
+  path: string,
+  allowed: ReadonlyArray<T>,
+  error: CheckError = ConfigurationError,
+): T {
+  if (!allowed.includes(value as T)) {
+    throw new error(mustBe(`one of ${allowed.map((v) => `'${v}'`).join(', ')}`, value), path);
+  }
+  return value as T;
+}
+
+/** A non-empty string. */
+export function checkName(
+  value: unknown,
+  path: string,
+  error: CheckError = ConfigurationError,
+): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new error(mustBe('a non-empty string', value), path);
+  }
+  return value;
+}
+
+/** Something that behaves like an `AbortSignal` (from any realm). */
+export function checkSignal(
+  value: unknown,
+  path: string,
+  error: CheckError = ConfigurationError,
+): AbortSignal {
+  const signal = value as Partial<AbortSignal> | null;
+  if (
+    typeof signal !== 'object' ||
+    signal === null ||
+    typeof signal.aborted !== 'boolean' ||
+    typeof signal.addEventListener !== 'function' ||
+    typeof signal.removeEventListener !== 'function'
+  ) {
+    throw new error(mustBe('an AbortSignal', value), path);
+  }
+  return value as AbortSignal;
+}
+
+/** A {@link Clock}: `now`, `setTimeout` and `clearTimeout`. */
+export function checkClock(
+  value: unknown,
+  path: string,
+  error: CheckError = ConfigurationError,
+): Clock {
+  const clock = value as Partial<Clock> | null;
+  if (
+    typeof clock !== 'object' ||
+    clock === null ||
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
+    throw new error(mustBe('a Clock ({ now, setTimeout, clearTimeout })', value), path);
+  }
+  return value as Clock;
+}
+
+/** A limiter (an object with `acquire` and `heed`), or a function choosing one per call. */
+export function checkLimiter<T>(value: T, path: string): T {
+  const limiter = value as { acquire?: unknown; heed?: unknown } | null;
+  if (
+    typeof value !== 'function' &&
+    (typeof limiter !== 'object' ||
+      limiter === null ||
+      typeof limiter.acquire !== 'function' ||
+      typeof limiter.heed !== 'function')
+  ) {
+    throw new ConfigurationError(mustBe('a Limiter or a function of the context', value), path);
+  }
+  return value;
+}
+
+function describeRange({ min, above, max, below, integer, infinity }: NumberRange): string {
+  const kind = integer === true ? 'an integer' : 'a finite number';
+  const low = above !== undefined ? `(${above}` : min !== undefined ? `[${min}` : undefined;
+  const high = below !== undefined ? `${below})` : max !== undefined ? `${max}]` : undefined;
+  let text = kind;
+  if (low !== undefined && high !== undefined) text = `${kind} in ${low}, ${high}`;
+  else if (above !== undefined) text = `${kind} > ${above}`;
+  else if (min !== undefined) text = `${kind} >= ${min}`;
+  else if (below !== undefined) text = `${kind} < ${below}`;
+  else if (max !== undefined) text = `${kind} <= ${max}`;
+  return infinity === true ? `${text} or Infinity` : text;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}
