@@ -11,6 +11,14 @@ import {
   type StoreSnapshot,
   type Ticket,
 } from '@tollgate/core';
+import {
+  checkFunction,
+  checkName,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  mustBe,
+} from '@tollgate/core/validate';
 import type { Cluster, Redis } from 'ioredis';
 import {
   blockedByName,
@@ -108,45 +116,24 @@ export class RedisStore implements Store {
   private lastProbeAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: RedisStoreOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new ConfigurationError('must be an object', 'RedisStore options');
-    }
-    for (const name in options) {
-      if (!OPTION_KEYS.includes(name)) {
-        throw new ConfigurationError(
-          `unknown option '${name}' (known: ${OPTION_KEYS.join(', ')})`,
-          `RedisStore.${name}`,
-        );
-      }
-    }
-    const { client, prefix = 'tollgate', clock, commandTimeoutMs = 500 } = options;
-    if (
-      typeof client !== 'object' ||
-      client === null ||
-      typeof client.defineCommand !== 'function'
-    ) {
+    checkOptions(options, 'RedisStore', OPTION_KEYS);
+    const { client, clock } = options;
+    if (typeof (client as Partial<Redis> | null)?.defineCommand !== 'function') {
       throw new ConfigurationError(
-        'must be an ioredis Redis or Cluster client',
+        mustBe('an ioredis Redis or Cluster client', client),
         'RedisStore.client',
       );
     }
-    if (typeof prefix !== 'string' || prefix === '') {
-      throw new ConfigurationError('must be a non-empty string', 'RedisStore.prefix');
-    }
-    if (clock !== undefined && (typeof clock !== 'object' || typeof clock?.now !== 'function')) {
-      throw new ConfigurationError('must be a Clock (with now())', 'RedisStore.clock');
-    }
-    if (
-      typeof commandTimeoutMs !== 'number' ||
-      !Number.isFinite(commandTimeoutMs) ||
-      commandTimeoutMs <= 0
-    ) {
-      throw new ConfigurationError('must be a finite number > 0', 'RedisStore.commandTimeoutMs');
-    }
+    if (clock !== undefined)
+      checkFunction((clock as Partial<Clock> | null)?.now, 'RedisStore.clock.now');
     this.client = client;
-    this.prefix = prefix;
+    this.prefix = checkName(options.prefix ?? 'tollgate', 'RedisStore.prefix');
     this.clock = clock;
-    this.commandTimeoutMs = commandTimeoutMs;
+    this.commandTimeoutMs = checkNumber(
+      options.commandTimeoutMs ?? 500,
+      'RedisStore.commandTimeoutMs',
+      { above: 0 },
+    );
     this.share = parsePolicy(options.onUnavailable ?? 'fail-closed');
     const commands = client as unknown as Record<string, unknown>;
     for (const [name, lua] of Object.entries(SCRIPTS)) {
@@ -173,17 +160,12 @@ export class RedisStore implements Store {
     costs: ReadonlyArray<number>,
     options?: AdmitOptions,
   ): Promise<AdmitDecision> {
-    costs.forEach((cost, index) => {
-      if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
-        throw new InvalidArgumentError(
-          `must be a finite number >= 0, got ${cost}`,
-          `costs[${index}]`,
-        );
-      }
-    });
+    for (const [index, cost] of costs.entries()) {
+      checkNumber(cost, `costs[${index}]`, { min: 0 }, InvalidArgumentError);
+    }
     const latest = options?.headLatestStart;
-    if (latest !== undefined && typeof latest !== 'number') {
-      throw new InvalidArgumentError('must be a number', 'options.headLatestStart');
+    if (latest !== undefined) {
+      checkNumber(latest, 'options.headLatestStart', { infinity: true }, InvalidArgumentError);
     }
     return this.run(
       key,
@@ -204,9 +186,7 @@ export class RedisStore implements Store {
   }
 
   async rebook(key: string, plan: StorePlan, ticket: Ticket, tokens: number): Promise<void> {
-    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
-      throw new InvalidArgumentError(`must be a finite number >= 0, got ${tokens}`, 'tokens');
-    }
+    checkNumber(tokens, 'tokens', { min: 0 }, InvalidArgumentError);
     const memoryTicket = this.memoryTicket(ticket);
     if (memoryTicket !== undefined) {
       this.fallbackStore?.rebook(key, this.scaled(plan), memoryTicket, tokens);
@@ -395,24 +375,14 @@ function parsePolicy(policy: UnavailabilityPolicy): number | undefined {
   if (policy === 'fail-closed') return undefined;
   const path = 'RedisStore.onUnavailable';
   if (typeof policy !== 'object' || policy === null) {
-    throw new ConfigurationError("must be 'fail-closed' or { fallback: 'memory', share }", path);
+    throw new ConfigurationError(
+      mustBe("'fail-closed' or { fallback: 'memory', share }", policy),
+      path,
+    );
   }
-  for (const name in policy) {
-    if (name !== 'fallback' && name !== 'share') {
-      throw new ConfigurationError(
-        `unknown option '${name}' (known: fallback, share)`,
-        `${path}.${name}`,
-      );
-    }
-  }
-  if (policy.fallback !== 'memory') {
-    throw new ConfigurationError("must be 'memory'", `${path}.fallback`);
-  }
-  const { share } = policy;
-  if (typeof share !== 'number' || !(share > 0 && share <= 1)) {
-    throw new ConfigurationError(`must be a number in (0, 1], got ${share}`, `${path}.share`);
-  }
-  return share;
+  checkOptions(policy, path, ['fallback', 'share']);
+  checkOneOf(policy.fallback, `${path}.fallback`, ['memory']);
+  return checkNumber(policy.share, `${path}.share`, { above: 0, max: 1 });
 }
 
 const messageOf = (error: unknown): string =>
