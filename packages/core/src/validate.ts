@@ -44,7 +44,7 @@ export function checkOptions(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new error(mustBe('an object', value), path);
   }
-  for (const key of Object.keys(value)) {
+  for (const key in value) {
     if (!known.includes(key)) {
       throw new error(`unknown option (known: ${known.join(', ')})`, `${path}.${key}`);
     }

@@ -2,7 +2,7 @@ import { InvalidArgumentError, RequestTooLargeError, WaitAbortedError } from '..
 import type { TokenEstimate } from '../estimate.js';
 import type { QuotaFeedback, Usage } from '../permit.js';
 import type { StoreWindow } from '../store.js';
-import { checkNumber, checkOptions, checkSignal } from '../validate.js';
+import { checkNumber, checkOptions, checkSignal, type NumberRange } from '../validate.js';
 
 /** One `acquire`, validated: what it books, where it queues, how long it may wait. */
 export interface Request {
@@ -26,9 +26,23 @@ export interface RequestRules {
 }
 
 const ACQUIRE_KEYS = ['tokens', 'priority', 'signal', 'maxWaitMs'];
+const ESTIMATE_KEYS = ['prompt', 'output'];
 const USAGE_KEYS = ['promptTokens', 'completionTokens', 'totalTokens'];
 /** Token counts and durations: finite, >= 0. */
 const NON_NEGATIVE = { min: 0 } as const;
+const ANY = {} as const;
+const WAIT = { min: 0, infinity: true } as const;
+
+/**
+ * The hot path's test for a token count or duration (NaN fails both comparisons); only a
+ * value that fails it goes to `checkNumber`, which words the error.
+ */
+const isAmount = (value: unknown): value is number =>
+  typeof value === 'number' && value >= 0 && value < Number.POSITIVE_INFINITY;
+
+/** `checkNumber` for an argument, called only once the fast test failed. */
+const amount = (value: unknown, path: string, range: NumberRange = NON_NEGATIVE): number =>
+  checkNumber(value, path, range, InvalidArgumentError);
 
 /**
  * Validates `acquire` options. Throws {@link InvalidArgumentError} for a bad option,
@@ -40,20 +54,23 @@ export function parseRequest(options: unknown, rules: RequestRules): Request {
   const { tokens = 0, priority = 0, signal, maxWaitMs = rules.defaultMaxWaitMs } = checked;
   let cost: number;
   let estimate: TokenEstimate | undefined;
-  if (typeof tokens === 'number' || typeof tokens !== 'object' || tokens === null) {
-    cost = Math.ceil(checkNumber(tokens, 'tokens', NON_NEGATIVE, InvalidArgumentError));
+  if (isAmount(tokens)) {
+    cost = Math.ceil(tokens);
+  } else if (typeof tokens !== 'object' || tokens === null) {
+    cost = amount(tokens, 'tokens');
   } else {
-    const parts = checkOptions(tokens, 'tokens', ['prompt', 'output'], InvalidArgumentError);
-    estimate = {
-      prompt: checkNumber(parts.prompt, 'tokens.prompt', NON_NEGATIVE, InvalidArgumentError),
-      output: checkNumber(parts.output, 'tokens.output', NON_NEGATIVE, InvalidArgumentError),
-    };
+    const parts = checkOptions(tokens, 'tokens', ESTIMATE_KEYS, InvalidArgumentError);
+    if (!isAmount(parts.prompt)) amount(parts.prompt, 'tokens.prompt');
+    if (!isAmount(parts.output)) amount(parts.output, 'tokens.output');
+    estimate = tokens as TokenEstimate;
     // a bias learned above 1 never makes a request that fits unbiased too large
     const unbiased = Math.ceil(estimate.prompt) + Math.ceil(estimate.output);
     cost = unbiased <= rules.maxTokens ? rules.costOf(estimate) : unbiased;
   }
-  checkNumber(priority, 'priority', {}, InvalidArgumentError);
-  checkNumber(maxWaitMs, 'maxWaitMs', { min: 0, infinity: true }, InvalidArgumentError);
+  if (typeof priority !== 'number' || !Number.isFinite(priority)) amount(priority, 'priority', ANY);
+  if (maxWaitMs !== Number.POSITIVE_INFINITY && !isAmount(maxWaitMs)) {
+    amount(maxWaitMs, 'maxWaitMs', WAIT);
+  }
   if (signal !== undefined) checkSignal(signal, 'signal', InvalidArgumentError);
   for (const window of rules.tokenWindows) {
     if (cost > window.limit) throw new RequestTooLargeError(window.name, window.limit, cost);
@@ -71,12 +88,18 @@ export function parseRequest(options: unknown, rules: RequestRules): Request {
 
 /** Validates what a settlement reports: known fields, each a finite number >= 0. */
 export function checkUsage(usage: unknown): Usage {
-  const checked = checkOptions(usage, 'usage', USAGE_KEYS, InvalidArgumentError);
-  for (const key of USAGE_KEYS) {
-    const value = checked[key];
-    if (value !== undefined) checkNumber(value, `usage.${key}`, NON_NEGATIVE, InvalidArgumentError);
+  if (typeof usage !== 'object' || usage === null || Array.isArray(usage)) {
+    return checkOptions(usage, 'usage', USAGE_KEYS, InvalidArgumentError);
   }
-  return checked as Usage;
+  // on every settlement: one pass, and no path built unless a value is wrong
+  for (const key in usage) {
+    if (key !== 'promptTokens' && key !== 'completionTokens' && key !== 'totalTokens') {
+      return checkOptions(usage, 'usage', USAGE_KEYS, InvalidArgumentError);
+    }
+    const value = (usage as Record<string, unknown>)[key];
+    if (value !== undefined && !isAmount(value)) amount(value, `usage.${key}`);
+  }
+  return usage as Usage;
 }
 
 /** Validates a provider's feedback: a pause of `pauseMs >= 0`, a throttle of factor (0, 1]. */
@@ -87,8 +110,7 @@ export function checkFeedback(feedback: unknown): QuotaFeedback {
     ['pauseMs', 'throttle'],
     InvalidArgumentError,
   );
-  if (pauseMs !== undefined)
-    checkNumber(pauseMs, 'feedback.pauseMs', NON_NEGATIVE, InvalidArgumentError);
+  if (pauseMs !== undefined) amount(pauseMs, 'feedback.pauseMs');
   if (throttle !== undefined) {
     const { factor, durationMs } = checkOptions(
       throttle,
@@ -97,7 +119,7 @@ export function checkFeedback(feedback: unknown): QuotaFeedback {
       InvalidArgumentError,
     );
     checkNumber(factor, 'feedback.throttle.factor', { above: 0, max: 1 }, InvalidArgumentError);
-    checkNumber(durationMs, 'feedback.throttle.durationMs', NON_NEGATIVE, InvalidArgumentError);
+    amount(durationMs, 'feedback.throttle.durationMs');
   }
   return feedback as QuotaFeedback;
 }
