@@ -1,3 +1,7 @@
+/**
+ * `@tollgate/retry/backoff`: the schedules a policy waits on when the server gives no hint.
+ * `exponentialFullJitter()` is the default; any `(retry, previousMs) => number` is a backoff.
+ */
 import { ConfigurationError } from '@tollgate/core';
 import { checkFunction, checkNumber, checkOptions } from '@tollgate/core/validate';
 

@@ -1,13 +1,4 @@
-export {
-  type Backoff,
-  type DecorrelatedJitterOptions,
-  decorrelatedJitter,
-  type ExponentialBackoffOptions,
-  equalJitter,
-  exponentialFullJitter,
-  type LinearBackoffOptions,
-  linear,
-} from './backoff.js';
+export type { Backoff } from './backoff.js';
 export { type RetryBudget, type RetryBudgetOptions, retryBudget } from './budget.js';
 export {
   type Classification,

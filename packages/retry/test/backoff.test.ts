@@ -1,7 +1,7 @@
 import { ConfigurationError, isTollgateError } from '@tollgate/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decorrelatedJitter, equalJitter, exponentialFullJitter, linear } from '../src/index.js';
+import { decorrelatedJitter, equalJitter, exponentialFullJitter, linear } from '../src/backoff.js';
 
 const unit = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 const retryNumber = fc.integer({ min: 1, max: 60 });
