@@ -11,7 +11,8 @@
  * stdout: a table, then one JSON line per strategy.
  */
 import { presets } from '@tollgate/simulator';
-import { lowerBoundSeconds, type QuotaRates } from './bound.js';
+import { lowerBoundSeconds, QWEN3_MAX } from './bound.js';
+import { envNumber } from './env.js';
 import { formatReasons } from './report.js';
 import { startSimulatorThread } from './simulator-thread.js';
 import {
@@ -25,14 +26,6 @@ import {
 } from './strategies.js';
 import { syntheticBatch } from './workload.js';
 
-const env = process.env;
-const number = (name: string, fallback: number): number => {
-  const value = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
-  if (!(Number.isFinite(value) && value > 0)) throw new Error(`${name} must be a number > 0`);
-  return value;
-};
-
-const QUOTA: QuotaRates = { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 };
 const MODEL = 'qwen3-max';
 
 interface Row {
@@ -70,7 +63,7 @@ async function measure(
       apiKey: simulator.apiKey,
       model: MODEL,
       items,
-      quota: QUOTA,
+      quota: QWEN3_MAX,
       clock: simulator.clock,
       timeScale,
       accounting,
@@ -81,7 +74,7 @@ async function measure(
     const outcome = await strategy.run(context);
     const makespanS = (simulator.clock.now() - started) / 1000;
     const stats = await simulator.stats();
-    const lowerBoundS = lowerBoundSeconds(await simulator.costs(items, accounting), QUOTA);
+    const lowerBoundS = lowerBoundSeconds(await simulator.costs(items, accounting), QWEN3_MAX);
     const r429ByReason = stats.rejected429ByReason;
     return {
       strategy: strategy.name,
@@ -131,11 +124,11 @@ function formatTable(rows: ReadonlyArray<Row>): string {
 }
 
 async function main(): Promise<void> {
-  const timeScale = number('TIME_SCALE', 2);
-  const count = number('BENCH_SIZE', 1000);
+  const timeScale = envNumber('TIME_SCALE', 2);
+  const count = envNumber('BENCH_SIZE', 1000);
   console.log(
     `${count} requests (prompts of 500–3,000 tokens, max_tokens 2,000) against qwen3-max's quota ` +
-      `(${QUOTA.rpm} RPM, ${QUOTA.tpm.toLocaleString('en')} TPM, ${QUOTA.rps} RPS, ${QUOTA.tps.toLocaleString('en')} TPS, burst guard), ` +
+      `(${QWEN3_MAX.rpm} RPM, ${QWEN3_MAX.tpm.toLocaleString('en')} TPM, ${QWEN3_MAX.rps} RPS, ${QWEN3_MAX.tps.toLocaleString('en')} TPS, burst guard), ` +
       `simulated time x${timeScale}; makespans in simulated seconds`,
   );
   const plan: Array<[Strategy, 'reserved' | 'actual']> = [
@@ -146,7 +139,7 @@ async function main(): Promise<void> {
     [bottleneck, 'reserved'],
     [sdkRetries, 'reserved'],
   ];
-  const only = env.BENCH_STRATEGIES?.split(',').map((name) => name.trim());
+  const only = process.env.BENCH_STRATEGIES?.split(',').map((name) => name.trim());
   const label = ([strategy, accounting]: (typeof plan)[number]) =>
     labelOf(strategy.name, accounting);
   const unknown = only?.filter((name) => !plan.some((entry) => label(entry) === name));

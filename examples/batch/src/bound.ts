@@ -6,6 +6,9 @@ export interface QuotaRates {
   readonly tps: number;
 }
 
+/** qwen3-max on Model Studio (design.md): 600 RPM, 1,000,000 TPM, applied per second too. */
+export const QWEN3_MAX: QuotaRates = { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 };
+
 /**
  * The fluid lower bound of a batch's makespan under a quota, in seconds: for each window, the
  * time the batch's total cost needs at that window's rate, less one window (the first window

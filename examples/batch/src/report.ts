@@ -1,6 +1,9 @@
 import type { Limiter } from '@tollgate/core';
 
-/** Wraps a fetch to count what the provider answered, below every retry layer. */
+/**
+ * Wraps a fetch to count what the provider answered, below every retry layer: for a real
+ * endpoint (the simulator counts its own 429s).
+ */
 export function countingFetch(inner: typeof fetch): { fetch: typeof fetch; status429: number } {
   const counter = {
     status429: 0,
@@ -54,9 +57,12 @@ export interface Summary {
   readonly requests: number;
   readonly succeeded: number;
   readonly lost: number;
-  /** 429 responses the provider sent (counted below Tollgate). */
+  /**
+   * 429 responses the provider sent: the simulator's own count when it ran, else counted below
+   * Tollgate.
+   */
   readonly r429: number;
-  /** 429s by reason, by the simulator's own counters, when it ran. */
+  /** The same 429s by reason, by the simulator's own counters, when it ran. */
   readonly r429Simulator: Readonly<Record<string, number>> | undefined;
   readonly makespanS: number;
   readonly lowerBoundS: number;

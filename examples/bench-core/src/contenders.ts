@@ -8,11 +8,7 @@ export const TOKENS = 1000;
 const USAGE_PROMPT = 600;
 const USAGE_COMPLETION = 400;
 
-/**
- * One limiter instance under test. Each loop has the library calls written out (no generic
- * `op()` callback), so the only per-op cost measured is the library's plus one `await` per
- * promise the library hands back.
- */
+/** One limiter instance under test. */
 export interface Instance {
   /**
    * Runs acquire + settle one after another until `deadline` (performance.now()) or `maxOps`;
@@ -37,6 +33,20 @@ export interface Contender {
   create(): Instance;
 }
 
+/** What a contender counts; `refused` by its batch, `delayed` by its limiter's events. */
+interface Counters {
+  refused: number;
+  delayed: number;
+}
+
+/**
+ * Runs `n` ops one after another, counting refusals in the contender's `Counters`. Each
+ * contender writes its batch out with the library calls inline (no generic per-op `op()`
+ * callback), so the only per-op cost measured is the library's plus one `await` per promise
+ * it hands back; the shared loop below calls a batch once per clock read.
+ */
+type Batch = (n: number) => Promise<void>;
+
 /** Runs `chain` `chains` times at once, each with its share of `maxOps`; returns the ops done in all. */
 async function fanOut(
   chains: number,
@@ -50,46 +60,52 @@ async function fanOut(
   return total;
 }
 
+/** An `Instance` running `batch` in batches of `checkEvery` ops, reading the clock between. */
+function instance(batch: Batch, counters: Counters, close: () => Promise<void>): Instance {
+  const loop = async (deadline: number, maxOps: number, checkEvery: number): Promise<number> => {
+    let ops = 0;
+    while (ops < maxOps) {
+      await batch(checkEvery);
+      ops += checkEvery;
+      if (performance.now() >= deadline) break;
+    }
+    return ops;
+  };
+  return {
+    sequential: loop,
+    concurrent: (chains, deadline, maxOps, checkEvery) =>
+      fanOut(chains, maxOps, (share) => loop(deadline, share, checkEvery)),
+    get refused() {
+      return counters.refused;
+    },
+    get delayed() {
+      return counters.delayed;
+    },
+    close,
+  };
+}
+
 export const tollgate: Contender = {
   name: 'tollgate',
   op: `Limiter{rpm,tpm,rps}: await acquire({ tokens: ${TOKENS} }) + permit.settle(usage)`,
   create() {
     // Huge limits: nothing ever waits. Default options otherwise (pacing, packing, margin).
     const limiter = new Limiter({ quota: { rpm: 1e9, tpm: 1e12, rps: 1e8 } });
-    const state = { refused: 0, delayed: 0 };
+    const counters: Counters = { refused: 0, delayed: 0 };
     limiter.on('waiting', () => {
-      state.delayed++;
+      counters.delayed++;
     });
-    const loop = async (deadline: number, maxOps: number, checkEvery: number): Promise<number> => {
-      let ops = 0;
-      while (ops < maxOps) {
-        for (let i = 0; i < checkEvery; i++) {
-          try {
-            const permit = await limiter.acquire({ tokens: TOKENS });
-            permit.settle({ promptTokens: USAGE_PROMPT, completionTokens: USAGE_COMPLETION });
-          } catch {
-            state.refused++;
-          }
+    const batch: Batch = async (n) => {
+      for (let i = 0; i < n; i++) {
+        try {
+          const permit = await limiter.acquire({ tokens: TOKENS });
+          permit.settle({ promptTokens: USAGE_PROMPT, completionTokens: USAGE_COMPLETION });
+        } catch {
+          counters.refused++;
         }
-        ops += checkEvery;
-        if (performance.now() >= deadline) break;
       }
-      return ops;
     };
-    return {
-      sequential: loop,
-      concurrent: (chains, deadline, maxOps, checkEvery) =>
-        fanOut(chains, maxOps, (share) => loop(deadline, share, checkEvery)),
-      get refused() {
-        return state.refused;
-      },
-      get delayed() {
-        return state.delayed;
-      },
-      async close() {
-        limiter.close();
-      },
-    };
+    return instance(batch, counters, async () => limiter.close());
   },
 };
 
@@ -100,35 +116,20 @@ export const rlfDual: Contender = {
     const rpm = new RateLimiterMemory({ points: 1e9, duration: 60 });
     const tpm = new RateLimiterMemory({ points: 1e12, duration: 60 });
     const key = 'default';
-    const state = { refused: 0 };
-    const loop = async (deadline: number, maxOps: number, checkEvery: number): Promise<number> => {
-      let ops = 0;
-      while (ops < maxOps) {
-        for (let i = 0; i < checkEvery; i++) {
-          try {
-            await rpm.consume(key, 1);
-            await tpm.consume(key, TOKENS);
-          } catch {
-            state.refused++;
-          }
+    // It never delays: a full window rejects instead.
+    const counters: Counters = { refused: 0, delayed: 0 };
+    const batch: Batch = async (n) => {
+      for (let i = 0; i < n; i++) {
+        try {
+          await rpm.consume(key, 1);
+          await tpm.consume(key, TOKENS);
+        } catch {
+          counters.refused++;
         }
-        ops += checkEvery;
-        if (performance.now() >= deadline) break;
       }
-      return ops;
     };
-    return {
-      sequential: loop,
-      concurrent: (chains, deadline, maxOps, checkEvery) =>
-        fanOut(chains, maxOps, (share) => loop(deadline, share, checkEvery)),
-      get refused() {
-        return state.refused;
-      },
-      delayed: 0,
-      async close() {
-        // Nothing to stop: its one record's expiry timer is unref'd.
-      },
-    };
+    // Nothing to stop on close: its one record's expiry timer is unref'd.
+    return instance(batch, counters, async () => {});
   },
 };
 
@@ -139,39 +140,20 @@ export const bottleneck: Contender = {
   op: 'Bottleneck{reservoir: 1e12}: await schedule(() => Promise.resolve())',
   create() {
     const limiter = new Bottleneck({ reservoir: 1e12 });
-    const state = { refused: 0, delayed: 0 };
+    const counters: Counters = { refused: 0, delayed: 0 };
     limiter.on('depleted', () => {
-      state.delayed++;
+      counters.delayed++;
     });
-    const loop = async (deadline: number, maxOps: number, checkEvery: number): Promise<number> => {
-      let ops = 0;
-      while (ops < maxOps) {
-        for (let i = 0; i < checkEvery; i++) {
-          try {
-            await limiter.schedule(resolved);
-          } catch {
-            state.refused++;
-          }
+    const batch: Batch = async (n) => {
+      for (let i = 0; i < n; i++) {
+        try {
+          await limiter.schedule(resolved);
+        } catch {
+          counters.refused++;
         }
-        ops += checkEvery;
-        if (performance.now() >= deadline) break;
       }
-      return ops;
     };
-    return {
-      sequential: loop,
-      concurrent: (chains, deadline, maxOps, checkEvery) =>
-        fanOut(chains, maxOps, (share) => loop(deadline, share, checkEvery)),
-      get refused() {
-        return state.refused;
-      },
-      get delayed() {
-        return state.delayed;
-      },
-      async close() {
-        await limiter.disconnect();
-      },
-    };
+    return instance(batch, counters, () => limiter.disconnect());
   },
 };
 

@@ -12,6 +12,7 @@
  * Environment: BENCH_ROUNDS (default 9), BENCH_ROUND_MS (default 400).
  */
 import os from 'node:os';
+import { envNumber } from '../../batch/src/env.js';
 import { contenders, TOKENS } from './contenders.js';
 import { formatTable, measure, type RunSettings, type Summary } from './harness.js';
 import { formatSchedule, scheduleQuality } from './schedule.js';
@@ -19,20 +20,11 @@ import { formatSchedule, scheduleQuality } from './schedule.js';
 const BASELINE = 'rlfDual';
 const CHAINS = 64;
 
-function positiveNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!(Number.isFinite(value) && value > 0))
-    throw new Error(`${name} must be a number > 0, got ${raw}`);
-  return value;
-}
-
 const settings: RunSettings = {
   warmupOps: 20_000,
   warmupMs: 1_000,
-  rounds: Math.round(positiveNumber('BENCH_ROUNDS', 9)),
-  roundMs: positiveNumber('BENCH_ROUND_MS', 400),
+  rounds: Math.round(envNumber('BENCH_ROUNDS', 9)),
+  roundMs: envNumber('BENCH_ROUND_MS', 400),
 };
 
 function progress(label: string): (round: number) => void {

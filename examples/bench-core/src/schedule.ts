@@ -9,6 +9,8 @@
  */
 import { Limiter, type LimiterOptions } from '@tollgate/core';
 import { createFakeClock } from '@tollgate/core/testing';
+// The fluid lower bound is the batch example's, as in examples/distributed.
+import { lowerBoundSeconds } from '../../batch/src/bound.js';
 
 const QUOTA = { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 } as const;
 const REQUESTS = 1000;
@@ -30,17 +32,6 @@ function workload(count: number, seed = 42): number[] {
     return state / 2_147_483_648;
   };
   return Array.from({ length: count }, () => 500 + Math.floor(random() * 2501) + 2000);
-}
-
-/** The fluid bound: per window, the time the total cost needs at its rate, less one window. */
-function lowerBoundS(costs: ReadonlyArray<number>): number {
-  const tokens = costs.reduce((sum, cost) => sum + cost, 0);
-  return Math.max(
-    costs.length / QUOTA.rps - 1,
-    (costs.length / QUOTA.rpm) * 60 - 60,
-    tokens / QUOTA.tps - 1,
-    (tokens / QUOTA.tpm) * 60 - 60,
-  );
 }
 
 function densest(admissions: ReadonlyArray<readonly [number, number]>, spanMs: number) {
@@ -70,7 +61,7 @@ async function schedule(
   while (admissions.length < costs.length) await clock.advance(1000);
   await done;
   const makespanS = admissions.at(-1)![0] / 1000;
-  const bound = lowerBoundS(costs);
+  const bound = lowerBoundSeconds(costs, QUOTA);
   const burst = densest(admissions, 100);
   return {
     name,

@@ -50,6 +50,33 @@ async function fanOut(
   return ops;
 }
 
+/** What a contender counts: refusals (by `fanOut`) and waits (by its limiter's events, if any). */
+interface Counters {
+  refused: number;
+  delayed: number;
+}
+
+/** An `Instance` running `op` (see `fanOut`) and counting its refusals in `counters`. */
+function instance(parts: {
+  readonly op: () => Promise<unknown>;
+  readonly counters: Counters;
+  readonly recorded: () => Promise<number>;
+  readonly close: () => void;
+}): Instance {
+  const { op, counters, recorded, close } = parts;
+  return {
+    run: (chains, deadline) => fanOut(chains, deadline, op, () => counters.refused++),
+    get refused() {
+      return counters.refused;
+    },
+    get delayed() {
+      return counters.delayed;
+    },
+    recorded,
+    close,
+  };
+}
+
 /** Tollgate with up to `lookahead` candidates per decision (the limiter's default: 64). */
 function tollgateWith(
   name: 'tollgate' | 'tollgateLookahead1',
@@ -70,32 +97,21 @@ function tollgateWith(
         key,
         ...(lookahead === undefined ? {} : { packing: { lookahead } }),
       });
-      const state = { refused: 0, delayed: 0 };
+      const counters: Counters = { refused: 0, delayed: 0 };
       limiter.on('waiting', () => {
-        state.delayed++;
+        counters.delayed++;
       });
-      return {
-        run: (chains, deadline) =>
-          fanOut(
-            chains,
-            deadline,
-            async () => {
-              const permit = await limiter.acquire({ tokens: TOKENS });
-              // the usage equals the reservation: nothing to write back (see the README)
-              permit.settle({ promptTokens: 600, completionTokens: 400 });
-            },
-            () => state.refused++,
-          ),
-        get refused() {
-          return state.refused;
+      return instance({
+        op: async () => {
+          const permit = await limiter.acquire({ tokens: TOKENS });
+          // the usage equals the reservation: nothing to write back (see the README)
+          permit.settle({ promptTokens: 600, completionTokens: 400 });
         },
-        get delayed() {
-          return state.delayed;
-        },
+        counters,
         // one hash per quota: 'plan', 'st', and one field per admission in its longest window
         recorded: async () => (await client.hlen(`bench:{${key}}:q`)) - 2,
         close: () => limiter.close(),
-      };
+      });
     },
   };
 }
@@ -121,25 +137,15 @@ export const rlfDual: Contender = {
       duration: 60,
       keyPrefix: `bench:rlf-tpm:${turn}`,
     });
-    const state = { refused: 0, delayed: 0 };
-    return {
-      run: (chains, deadline) =>
-        fanOut(
-          chains,
-          deadline,
-          async () => {
-            await rpm.consume('key', 1);
-            await tpm.consume('key', TOKENS);
-          },
-          () => state.refused++,
-        ),
-      get refused() {
-        return state.refused;
+    return instance({
+      op: async () => {
+        await rpm.consume('key', 1);
+        await tpm.consume('key', TOKENS);
       },
-      delayed: 0,
+      counters: { refused: 0, delayed: 0 },
       recorded: async () => Number(await client.get(`bench:rlf-rpm:${turn}:key`)),
       close: () => {},
-    };
+    });
   },
 };
 
@@ -152,22 +158,12 @@ export const evalshaCeiling: Contender = {
     const sha = (await client.script('LOAD', INCRBY)) as string;
     const key = `bench:ceiling:${turn}`;
     await client.set(key, 0, 'EX', 120);
-    const state = { refused: 0 };
-    return {
-      run: (chains, deadline) =>
-        fanOut(
-          chains,
-          deadline,
-          () => client.evalsha(sha, 1, key, TOKENS),
-          () => state.refused++,
-        ),
-      get refused() {
-        return state.refused;
-      },
-      delayed: 0,
+    return instance({
+      op: () => client.evalsha(sha, 1, key, TOKENS),
+      counters: { refused: 0, delayed: 0 },
       recorded: async () => Number(await client.get(key)) / TOKENS,
       close: () => {},
-    };
+    });
   },
 };
 

@@ -16,21 +16,15 @@
  */
 import os from 'node:os';
 import { Redis } from 'ioredis';
+import { envNumber } from '../../batch/src/env.js';
 // the same throwaway-server helper as the distributed example (one copy)
 import { redisTarget } from '../../distributed/src/redis.js';
 import { type Contender, contenders, TOKENS } from './contenders.js';
 
 const CHAINS = 64;
 
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value > 0)) throw new Error(`${name} must be an integer > 0`);
-  return value;
-}
-const rounds = positiveInteger('BENCH_ROUNDS', 9);
-const roundMs = positiveInteger('BENCH_ROUND_MS', 1000);
+const rounds = envNumber('BENCH_ROUNDS', 9, true);
+const roundMs = envNumber('BENCH_ROUND_MS', 1000, true);
 
 interface Turn {
   readonly opsPerS: number;

@@ -28,7 +28,6 @@ export type WorkerMessage =
       readonly index: number;
       readonly succeeded: number;
       readonly lost: number;
-      readonly status429: number;
       /** What the provider booked per request: prompt tokens + max_tokens. */
       readonly costs: number[];
       readonly errors: string[];

@@ -23,19 +23,10 @@ const limiter = new Limiter({
   store: new RedisStore({ client: redis, prefix: config.prefix, clock }),
   margin: { ms: config.marginMs },
 });
-let status429 = 0;
-const client = withTollgate(
-  new OpenAI({
-    baseURL: config.baseURL,
-    apiKey: config.apiKey,
-    fetch: async (input, init) => {
-      const response = await fetch(input, init);
-      if (response.status === 429) status429++;
-      return response;
-    },
-  }),
-  { limiter, retry: { provider: 'dashscope' } },
-);
+const client = withTollgate(new OpenAI({ baseURL: config.baseURL, apiKey: config.apiKey }), {
+  limiter,
+  retry: { provider: 'dashscope' },
+});
 const model = 'qwen3-max';
 const share = syntheticBatch(config.batchSize).filter(
   (_, id) => id % config.workers === config.index,
@@ -70,7 +61,6 @@ send({
   index: config.index,
   succeeded: costs.length,
   lost: errors.length,
-  status429,
   costs,
   errors: errors.slice(0, 3),
 });
