@@ -25,7 +25,8 @@ export interface LimitOptions<Req, Res> {
    * What the provider's answer — a response or an error — says about the quota: a pause
    * until its reset, a throttle after a burst refusal. The verdict goes to
    * `limiter.heed()` before the answer goes up, so a retry above is admitted under it.
-   * `quotaFeedback()` from `@tollgate/retry` reads provider errors and rate-limit headers.
+   * `quotaFeedback()` from `@tollgate/retry` reads provider errors and rate-limit headers. A
+   * feedback function that throws ends the call with its error.
    * @default none
    */
   readonly feedback?: (outcome: CallOutcome<Res>) => MaybePromise<QuotaFeedback | undefined>;
@@ -101,6 +102,7 @@ export function limit<Req, Res>(
   if (maxWaitMs !== undefined)
     checkNumber(maxWaitMs, 'limit.maxWaitMs', { min: 0, infinity: true });
 
+  /** The answer's verdict on the quota, applied before the answer goes up. */
   const heed = async (quota: Limiter, outcome: CallOutcome<Res>): Promise<void> => {
     const verdict = await feedback?.(outcome);
     if (verdict !== undefined) await quota.heed(verdict);
@@ -128,11 +130,11 @@ export function limit<Req, Res>(
         if (sent(error)) permit.settle();
         else permit.cancel();
       }
-      await heed(quota, { ok: false, error });
+      if (feedback !== undefined) await heed(quota, { ok: false, error });
       throw error;
     }
     settleWith(permit, readUsage(response));
-    await heed(quota, { ok: true, response });
+    if (feedback !== undefined) await heed(quota, { ok: true, response });
     return response;
   };
 }

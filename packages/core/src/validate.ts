@@ -72,16 +72,6 @@ export function checkNumber(
   return value;
 }
 
-/** `true` or `false`. */
-export function checkBoolean(
-  value: unknown,
-  path: string,
-  error: CheckError = ConfigurationError,
-): boolean {
-  if (typeof value !== 'boolean') throw new error(mustBe('a boolean', value), path);
-  return value;
-}
-
 /** A function. */
 export function checkFunction<F>(
   value: F,
@@ -105,70 +95,49 @@ export function checkOneOf<T extends string>(
   return value as T;
 }
 
+/** A check of one form: `(value, path, error?) => value`, throwing `must be <expected>`. */
+const check =
+  <T>(test: (value: unknown) => boolean, expected: string) =>
+  (value: unknown, path: string, error: CheckError = ConfigurationError): T => {
+    if (!test(value)) throw new error(mustBe(expected, value), path);
+    return value as T;
+  };
+
+/** `true` or `false`. */
+export const checkBoolean = check<boolean>((value) => typeof value === 'boolean', 'a boolean');
+
 /** A non-empty string. */
-export function checkName(
-  value: unknown,
-  path: string,
-  error: CheckError = ConfigurationError,
-): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new error(mustBe('a non-empty string', value), path);
-  }
-  return value;
-}
+export const checkName = check<string>(
+  (value) => typeof value === 'string' && value !== '',
+  'a non-empty string',
+);
 
 /** Something that behaves like an `AbortSignal` (from any realm). */
-export function checkSignal(
-  value: unknown,
-  path: string,
-  error: CheckError = ConfigurationError,
-): AbortSignal {
-  const signal = value as Partial<AbortSignal> | null;
-  if (
-    typeof signal !== 'object' ||
-    signal === null ||
-    typeof signal.aborted !== 'boolean' ||
-    typeof signal.addEventListener !== 'function' ||
-    typeof signal.removeEventListener !== 'function'
-  ) {
-    throw new error(mustBe('an AbortSignal', value), path);
-  }
-  return value as AbortSignal;
-}
+export const checkSignal = check<AbortSignal>(
+  (value) =>
+    hasMethods(value, ['addEventListener', 'removeEventListener']) &&
+    typeof (value as { aborted?: unknown }).aborted === 'boolean',
+  'an AbortSignal',
+);
 
 /** A {@link Clock}: `now`, `setTimeout` and `clearTimeout`. */
-export function checkClock(
-  value: unknown,
-  path: string,
-  error: CheckError = ConfigurationError,
-): Clock {
-  const clock = value as Partial<Clock> | null;
-  if (
-    typeof clock !== 'object' ||
-    clock === null ||
-    typeof clock.now !== 'function' ||
-    typeof clock.setTimeout !== 'function' ||
-    typeof clock.clearTimeout !== 'function'
-  ) {
-    throw new error(mustBe('a Clock ({ now, setTimeout, clearTimeout })', value), path);
-  }
-  return value as Clock;
-}
+export const checkClock = check<Clock>(
+  (value) => hasMethods(value, ['now', 'setTimeout', 'clearTimeout']),
+  'a Clock ({ now, setTimeout, clearTimeout })',
+);
 
 /** A limiter (an object with `acquire` and `heed`), or a function choosing one per call. */
 export function checkLimiter<T>(value: T, path: string): T {
-  const limiter = value as { acquire?: unknown; heed?: unknown } | null;
-  if (
-    typeof value !== 'function' &&
-    (typeof limiter !== 'object' ||
-      limiter === null ||
-      typeof limiter.acquire !== 'function' ||
-      typeof limiter.heed !== 'function')
-  ) {
+  if (typeof value !== 'function' && !hasMethods(value, ['acquire', 'heed'])) {
     throw new ConfigurationError(mustBe('a Limiter or a function of the context', value), path);
   }
   return value;
 }
+
+const hasMethods = (value: unknown, names: ReadonlyArray<string>): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
 
 function describeRange({ min, above, max, below, integer, infinity }: NumberRange): string {
   const kind = integer === true ? 'an integer' : 'a finite number';

@@ -160,8 +160,12 @@ export class RedisStore implements Store {
     costs: ReadonlyArray<number>,
     options?: AdmitOptions,
   ): Promise<AdmitDecision> {
-    for (const [index, cost] of costs.entries()) {
-      checkNumber(cost, `costs[${index}]`, { min: 0 }, InvalidArgumentError);
+    for (let index = 0; index < costs.length; index++) {
+      const cost = costs[index];
+      // tested before any message is worded: this runs for every candidate of every decision
+      if (!(typeof cost === 'number' && cost >= 0 && cost < Number.POSITIVE_INFINITY)) {
+        checkNumber(cost, `costs[${index}]`, { min: 0 }, InvalidArgumentError);
+      }
     }
     const latest = options?.headLatestStart;
     if (latest !== undefined) {
