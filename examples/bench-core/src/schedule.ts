@@ -9,10 +9,9 @@
  */
 import { Limiter, type LimiterOptions } from '@tollgate/core';
 import { createFakeClock } from '@tollgate/core/testing';
-// The fluid lower bound is the batch example's, as in examples/distributed.
-import { lowerBoundSeconds } from '../../batch/src/bound.js';
+// The quota and its fluid lower bound are the batch example's, as in examples/distributed.
+import { lowerBoundSeconds, QWEN3_MAX as QUOTA } from '../../batch/src/bound.js';
 
-const QUOTA = { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 } as const;
 const REQUESTS = 1000;
 
 export interface ScheduleRow {
@@ -76,6 +75,7 @@ async function schedule(
 export async function scheduleQuality(): Promise<ScheduleRow[]> {
   return [
     await schedule('pacing + packing (default)', {}),
+    await schedule('head delayed up to 5 s', { packing: { maxDelayMs: 5000 } }),
     await schedule('head never delayed', { packing: { maxDelayMs: 0 } }),
     await schedule('pacing only', { packing: false }),
     await schedule('packing only', { pacing: false }),
