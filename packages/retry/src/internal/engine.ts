@@ -20,7 +20,7 @@ export type RunAttempt<T> = (attempt: number, outputStarted: () => void) => Prom
 
 /**
  * The retry loop. Resolves with the first successful attempt; rejects with the original error
- * when it is not retryable, or with a RetryError saying why retrying stopped.
+ * when it is not retryable, or with a give-up error (errors.ts) saying why retrying stopped.
  */
 export async function execute<T>(
   policy: RetryPolicy,
