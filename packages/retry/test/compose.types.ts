@@ -3,7 +3,7 @@
  * `pipeline` and `limit` types, as the README shows, without a runtime import of core.
  */
 import type { Call, Layer, limit as Limit, Limiter, pipeline as Pipeline } from '@tollgate/core';
-import { retry } from '../src/index.js';
+import { quotaFeedback, retry } from '../src/index.js';
 
 declare const pipeline: typeof Pipeline;
 declare const limit: typeof Limit;
@@ -22,6 +22,12 @@ declare const callModel: Call<ChatRequest, ChatResponse>;
 export const send: Call<ChatRequest, ChatResponse> = pipeline<ChatRequest, ChatResponse>(
   retry({ provider: 'dashscope', maxElapsedMs: 300_000 }),
   limit(limiter),
+)(callModel);
+
+// The README's pipeline: the quota told what refusals say, retries above it.
+export const withFeedback: Call<ChatRequest, ChatResponse> = pipeline<ChatRequest, ChatResponse>(
+  retry({ provider: 'dashscope' }),
+  limit(limiter, { feedback: quotaFeedback({ provider: 'dashscope' }) }),
 )(callModel);
 
 export const retryOnly = pipeline(retry())(callModel);
