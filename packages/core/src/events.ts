@@ -7,6 +7,11 @@ export interface LimiterEvents {
   /** The head of the queue must wait: how long, and for what. */
   waiting: { readonly waitMs: number; readonly blockedBy: string; readonly queued: number };
   settled: { readonly permit: Permit; readonly usage: Usage | undefined };
+  /**
+   * A permit's request left the process and its booking moved there (`permit.departed()`):
+   * `lagMs` is how long after its admission, on the limiter's clock.
+   */
+  departed: { readonly permit: Permit; readonly lagMs: number };
   cancelled: { readonly permit: Permit };
   paused: { readonly durationMs: number };
   throttled: { readonly factor: number; readonly durationMs: number };

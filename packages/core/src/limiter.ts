@@ -3,6 +3,7 @@ import { InvalidArgumentError, PermitStateError } from './errors.js';
 import type { TokenEstimate } from './estimate.js';
 import type { LimiterEvents } from './events.js';
 import { Emitter } from './internal/emitter.js';
+import { afterMaybe, isPromiseLike } from './internal/maybe-promise.js';
 import { buildPlan, type Margin, type Packing, parsePacking } from './internal/plan.js';
 import { PromptBias } from './internal/prompt-bias.js';
 import {
@@ -128,6 +129,7 @@ export class Limiter {
   private readonly owner: PermitOwner = {
     settle: (permit, usage) => this.settlePermit(permit, usage),
     cancel: (permit) => this.cancelPermit(permit),
+    depart: (permit) => this.departPermit(permit),
   };
 
   constructor(options: LimiterOptions) {
@@ -286,6 +288,7 @@ export class Limiter {
       request.estimate,
       admittedAt,
       waitedMs,
+      this.clock.now(),
     );
     if (this.events.has('admitted')) {
       this.events.emit('admitted', { permit, queued: this.scheduler.queued });
@@ -306,7 +309,11 @@ export class Limiter {
         ? usage.promptTokens + usage.completionTokens
         : undefined);
     if (this.quota.accounting === 'actual' && actual !== undefined && actual !== permit.tokens) {
-      this.scheduler.write(this.store.rebook(this.key, this.plan, permit.ticket, actual));
+      this.scheduler.write(
+        afterMaybe(permit.moving, () =>
+          this.store.rebook(this.key, this.plan, permit.ticket, actual),
+        ),
+      );
     }
     if (this.events.has('settled')) this.events.emit('settled', { permit, usage });
     this.scheduler.ended();
@@ -314,9 +321,31 @@ export class Limiter {
 
   private cancelPermit(permit: ActivePermit): void {
     this.endPermit(permit, 'cancelled');
-    this.scheduler.write(this.store.release(this.key, this.plan, permit.ticket));
+    this.scheduler.write(
+      afterMaybe(permit.moving, () => this.store.release(this.key, this.plan, permit.ticket)),
+    );
     if (this.events.has('cancelled')) this.events.emit('cancelled', { permit });
     this.scheduler.ended();
+  }
+
+  /** Moves the permit's booking to the store's now; a later settlement follows the move. */
+  private departPermit(permit: ActivePermit): void {
+    if (permit.state !== 'active') return;
+    const lagMs = this.clock.now() - permit.grantedAt;
+    const moved = (ticket: Ticket) => {
+      permit.ticket = ticket;
+      if (this.events.has('departed')) this.events.emit('departed', { permit, lagMs });
+    };
+    const write = afterMaybe(permit.moving, () =>
+      this.store.restamp(this.key, this.plan, permit.ticket, permit.tokens),
+    );
+    if (!isPromiseLike(write)) {
+      moved(write);
+      return;
+    }
+    permit.moving = write.then(moved, (error: unknown) => {
+      this.events.emit('error', { error });
+    });
   }
 
   private endPermit(permit: ActivePermit, state: 'settled' | 'cancelled'): void {
@@ -342,19 +371,29 @@ const LIMITER_KEYS = [
 interface PermitOwner {
   settle(permit: ActivePermit, usage: Usage | undefined): void;
   cancel(permit: ActivePermit): void;
+  depart(permit: ActivePermit): void;
 }
 
 class ActivePermit implements Permit {
   state: PermitState = 'active';
+  /** A move of the booking still on its way to a remote store: settle after it. */
+  moving: Promise<void> | undefined;
 
   constructor(
     private readonly owner: PermitOwner,
-    readonly ticket: Ticket,
+    /** Where the booking is now: `departed()` may move it. */
+    public ticket: Ticket,
     readonly tokens: number,
     readonly estimate: TokenEstimate | undefined,
     readonly admittedAt: number,
     readonly waitedMs: number,
+    /** The limiter's clock at admission. */
+    readonly grantedAt: number,
   ) {}
+
+  departed(): void {
+    this.owner.depart(this);
+  }
 
   settle(usage?: Usage): void {
     this.owner.settle(this, usage);

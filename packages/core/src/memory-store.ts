@@ -46,6 +46,10 @@ export class MemoryStore implements Store {
     this.state(key, plan).release(this.clock.now(), ticket);
   }
 
+  restamp(key: string, plan: StorePlan, ticket: Ticket, tokens: number): Ticket {
+    return this.state(key, plan).restamp(this.clock.now(), ticket, tokens);
+  }
+
   pause(key: string, plan: StorePlan, durationMs: number): number {
     return this.state(key, plan).pause(this.clock.now(), durationMs);
   }

@@ -44,4 +44,12 @@ export interface Permit {
   settle(usage?: Usage): void;
   /** Refunds the whole reservation: the request was never sent. Throws when already ended. */
   cancel(): void;
+  /**
+   * Says the request has just left the process — its bytes are on the wire. Its booking moves
+   * to this instant (later only, which is always safe), so the limiter's windows count it from
+   * when the provider sees it, however long it waited between admission and sending: a new
+   * connection's handshake, a busy event loop. Does nothing once the permit has ended; call it
+   * again for a request sent again. `@tollgate/openai` calls it for every request it sends.
+   */
+  departed(): void;
 }

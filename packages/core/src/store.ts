@@ -101,6 +101,14 @@ export interface Store {
   rebook(key: string, plan: StorePlan, ticket: Ticket, tokens: number): MaybePromise<void>;
   /** Refunds an admission entirely: a request that was never sent. */
   release(key: string, plan: StorePlan, ticket: Ticket): MaybePromise<void>;
+  /**
+   * Moves an admission to the store's now — its request has just left the process: released
+   * where it still counts, booked again at now with `tokens` (its booking), without checks and
+   * without pace. An admission that has left every window is booked again all the same. Answers
+   * the ticket it is booked under: the same one when it is not earlier than now. Never called
+   * for a released admission.
+   */
+  restamp(key: string, plan: StorePlan, ticket: Ticket, tokens: number): MaybePromise<Ticket>;
   /** Holds every admission of the quota for `durationMs`; returns the end, store clock. */
   pause(key: string, plan: StorePlan, durationMs: number): MaybePromise<number>;
   /** Scales every limit (and pace) by `factor` for `durationMs`; returns the end. */

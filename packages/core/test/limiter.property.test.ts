@@ -42,6 +42,12 @@ class ReferenceModel {
   release(index: number): void {
     this.entries[index]!.counted = false;
   }
+
+  /** The request left at `at`: it counts from then (a departure only ever moves it later). */
+  depart(index: number, at: number): void {
+    const entry = this.entries[index]!;
+    if (entry.counted && at > entry.at) entry.at = at;
+  }
 }
 
 const windowArb = fc.oneof(
@@ -66,6 +72,7 @@ const requestArb = fc.record({
   maxWaitMs: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined }),
   outcome: fc.constantFrom('settle', 'settle', 'cancel', 'none'),
   holdMs: fc.integer({ min: 0, max: 1500 }),
+  departAfterMs: fc.option(fc.integer({ min: 0, max: 2500 }), { nil: undefined }),
   usageFactor: fc.double({ min: 0, max: 2.5, noNaN: true }),
 });
 
@@ -85,7 +92,7 @@ const scenarioArb = fc.record({
 });
 
 describe('Limiter properties', () => {
-  it('never admits past any window, and every reservation ends settled, cancelled or booked', async () => {
+  it('never admits past any window, and every reservation ends settled, cancelled or booked — bookings moved to their departure included', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (scenario) => {
         const clock = createFakeClock(0);
@@ -141,6 +148,12 @@ describe('Limiter properties', () => {
                   pending--;
                   const index = modelIndex.get(permit)!;
                   permits.push({ permit, outcome: request.outcome });
+                  if (request.departAfterMs !== undefined) {
+                    clock.setTimeout(() => {
+                      if (permit.state === 'active') model.depart(index, clock.now());
+                      permit.departed();
+                    }, request.departAfterMs);
+                  }
                   clock.setTimeout(() => {
                     // the model first: the call may admit a waiter before it returns
                     if (request.outcome === 'cancel') {

@@ -520,6 +520,37 @@ describe('Limiter: provider feedback', () => {
     expect((await limiter.snapshot()).throttle).toBeUndefined();
   });
 
+  it('moves a booking to when its request departed, so the window counts it from then', async () => {
+    const { clock, limiter } = setup({ quota: { rps: 2, tpm: 10_000, accounting: 'actual' } });
+    const lags: number[] = [];
+    limiter.on('departed', ({ lagMs }) => lags.push(lagMs));
+    const first = await limiter.acquire({ tokens: 100 });
+    await limiter.acquire({ tokens: 100 });
+    await clock.advance(400); // a slow handshake: the first request leaves only now
+    first.departed();
+    expect(lags).toEqual([400]);
+    await clock.advance(600); // a second after admission, 600 ms after departure
+    const third = track(clock, limiter.acquire({ tokens: 100 }));
+    await clock.flush();
+    expect(third.permit).toBeDefined(); // the second admission left the 1 s window
+    const fourth = track(clock, limiter.acquire({ tokens: 100 }));
+    await clock.advance(399);
+    expect(fourth.permit).toBeUndefined(); // the departed one still counts
+    await clock.advance(1);
+    expect(fourth.at).toBe(1400);
+    first.settle({ totalTokens: 30 }); // settles where the booking moved
+    expect((await used(limiter))[1]).toBe(330);
+  });
+
+  it('ignores departed() once a permit has ended', async () => {
+    const { clock, limiter } = setup({ quota: { rps: 1 } });
+    const permit = await limiter.acquire();
+    permit.cancel();
+    await clock.advance(10);
+    permit.departed();
+    expect(await used(limiter)).toEqual([0]);
+  });
+
   it('heeds feedback: pause and throttle at once, for every limiter of the quota', async () => {
     const store = new MemoryStore({ clock: createFakeClock() });
     const quota = { rpm: 10 };

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Limiter, type LimiterOptions, type QuotaDefinition } from '@tollgate/core';
 import { type Simulator, type SimulatorConfig, startSimulator } from '@tollgate/simulator';
 import { afterEach } from 'vitest';
@@ -43,3 +44,13 @@ export function prompt(words: number, seed = 0): string {
 }
 
 export const user = (content: string) => [{ role: 'user' as const, content }];
+
+/** A port with nothing listening on it. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}

@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { isTollgateError, Limiter } from '@tollgate/core';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { type TollgateFetchOptions, tollgateFetch, withTollgate } from '../src/index.js';
+import { closedPort } from './helpers.js';
 
 const limiter = () => new Limiter({ quota: { rpm: 600, tpm: 100_000 } });
 
@@ -13,16 +13,6 @@ function configError(options: unknown): unknown {
     return error;
   }
   return undefined;
-}
-
-/** A port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('tollgateFetch options', () => {

@@ -208,6 +208,18 @@ export class RedisStore implements Store {
     await this.settle(key, plan, 'release', [Number(ticket)]);
   }
 
+  async restamp(key: string, plan: StorePlan, ticket: Ticket, tokens: number): Promise<Ticket> {
+    if (!(typeof tokens === 'number' && tokens >= 0 && tokens < Number.POSITIVE_INFINITY)) {
+      checkNumber(tokens, 'tokens', { min: 0 }, InvalidArgumentError);
+    }
+    const memoryTicket = this.memoryTicket(ticket);
+    if (memoryTicket !== undefined) {
+      const moved = this.memory().restamp(key, this.scaled(plan), memoryTicket, tokens);
+      return `${MEMORY_TICKET}${moved}`;
+    }
+    return parseInstant(await this.settle(key, plan, 'restamp', [Number(ticket), tokens]));
+  }
+
   pause(key: string, plan: StorePlan, durationMs: number): Promise<number> {
     return this.run(key, plan, 'pause', [durationMs], parseInstant, (memory, scaled) =>
       memory.pause(key, scaled, durationMs),
@@ -266,17 +278,20 @@ export class RedisStore implements Store {
     return parse(reply);
   }
 
-  /** Settlement is not gated by an outage: ioredis may still deliver it once Redis is back. */
+  /**
+   * Settlement (and a departure's move) is not gated by an outage: ioredis may still deliver
+   * it once Redis is back. Answers the script's reply.
+   */
   private async settle(
     key: string,
     plan: StorePlan,
-    script: 'rebook' | 'release',
+    script: 'rebook' | 'release' | 'restamp',
     extra: ReadonlyArray<number>,
-  ): Promise<void> {
+  ): Promise<unknown> {
     const redisKey = this.redisKey(key);
     const args = this.arguments(redisKey, plan, extra);
     try {
-      await withTimeout(this.invoke(script, args), this.commandTimeoutMs);
+      return await withTimeout(this.invoke(script, args), this.commandTimeoutMs);
     } catch (error) {
       const outage = this.failed(key, redisKey, script, error);
       throw new StoreError(`Redis ${script} may not have been recorded: ${messageOf(error)}`, {

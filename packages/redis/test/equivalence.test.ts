@@ -63,7 +63,7 @@ describe.skipIf(redisUrl === null)('the Lua engine decides exactly like MemorySt
   });
 
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    it(`on a random sequence of admissions, settlements, pauses and throttles (seed ${seed})`, async () => {
+    it(`on a random sequence of admissions, settlements, departures, pauses and throttles (seed ${seed})`, async () => {
       const next = random(seed);
       const clock = createFakeClock(1_000_000 + next() * 1000);
       const memory = new MemoryStore({ clock });
@@ -71,6 +71,7 @@ describe.skipIf(redisUrl === null)('the Lua engine decides exactly like MemorySt
       const plan = randomPlan(next);
       const largest = Math.max(...plan.windows.map((w) => (w.unit === 'tokens' ? w.limit : 0)), 10);
       const live: Array<[Ticket, Ticket]> = [];
+      const released = new Set<Ticket>();
 
       for (let step = 0; step < 250; step++) {
         const what = next();
@@ -98,18 +99,30 @@ describe.skipIf(redisUrl === null)('the Lua engine decides exactly like MemorySt
           const [mine, theirs] = live[Math.floor(next() * live.length)]!;
           memory.release('k', plan, mine);
           await redis.release('k', plan, theirs);
-        } else if (what < 0.7) {
+          released.add(mine);
+        } else if (what < 0.74 && live.length > 0) {
+          // the request of an admission leaves now: both move it (never a released one)
+          const index = Math.floor(next() * live.length);
+          const [mine, theirs] = live[index]!;
+          if (!released.has(mine)) {
+            const tokens = Math.floor(next() * largest * 0.6);
+            const moved = memory.restamp('k', plan, mine, tokens);
+            const movedThere = await redis.restamp('k', plan, theirs, tokens);
+            expect(movedThere === theirs, where).toBe(moved === mine);
+            live[index] = [moved, movedThere];
+          }
+        } else if (what < 0.76) {
           const durationMs = Math.floor(next() * 400);
           expect(await redis.pause('k', plan, durationMs), where).toBe(
             memory.pause('k', plan, durationMs),
           );
-        } else if (what < 0.72) {
+        } else if (what < 0.78) {
           const factor = 0.1 + Math.floor(next() * 9) / 10;
           const durationMs = Math.floor(next() * 600);
           expect(await redis.throttle('k', plan, factor, durationMs), where).toBe(
             memory.throttle('k', plan, factor, durationMs),
           );
-        } else if (what < 0.8) {
+        } else if (what < 0.84) {
           expect(await redis.snapshot('k', plan), where).toEqual(memory.snapshot('k', plan));
         } else {
           // fractional steps too: the scripts must keep every double exact

@@ -46,6 +46,34 @@ describe.skipIf(redisUrl === null)('RedisStore on a standalone server', () => {
     await client.quit();
   });
 
+  it("moves a limiter's booking to its departure, and settles where it moved", async () => {
+    const clock = createFakeClock(5_000_000);
+    const store = new RedisStore({ client, clock, prefix: uniquePrefix() });
+    const limiter = new Limiter({
+      quota: { rps: 1, tpm: 10_000, accounting: 'actual' },
+      store,
+      clock,
+      pacing: false,
+      margin: { ms: 0 },
+    });
+    const departed = new Promise<number>((resolve) =>
+      limiter.on('departed', ({ lagMs }) => resolve(lagMs)),
+    );
+    const permit = await limiter.acquire({ tokens: 500 });
+    await clock.advance(600);
+    permit.departed();
+    permit.settle({ totalTokens: 100 }); // sent after the move, on the moved ticket
+    expect(await departed).toBe(600);
+    await clock.flush(); // the settlement's write is on the connection before the reads below
+    const used = async () => (await limiter.snapshot()).windows.map((w) => w.used);
+    expect(await used()).toEqual([1, 100]);
+    await clock.advance(400); // a second after admission: still counted, from its departure
+    expect((await used())[0]).toBe(1);
+    await clock.advance(600);
+    expect((await used())[0]).toBe(0);
+    limiter.close();
+  });
+
   it('decides on the server clock and returns numeric tickets', async () => {
     const store = new RedisStore({ client, prefix: uniquePrefix() });
     const p = plan(window('requests', 2, 60_000));

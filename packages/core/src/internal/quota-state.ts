@@ -127,6 +127,40 @@ export class QuotaState {
     this.shift(seq, -tokens, -1, now);
   }
 
+  /**
+   * Moves an admission to `now`, the instant its request left the process: the entry is
+   * released where it still counts and booked again at `now` with `tokens`, without checks
+   * and without pace (both were done at admission). An admission that has already left every
+   * window is booked again all the same: the provider counts it from now. Later is always
+   * safe: the windows only hold it longer. Returns the ticket it is booked under, the same one
+   * when it is not earlier than `now`.
+   */
+  restamp(clockNow: number, ticket: Ticket, tokens: number): Ticket {
+    const now = this.advance(clockNow);
+    const seq = Number(ticket);
+    if (seq >= this.first && seq < this.next && this.counted[seq & this.mask] === 1) {
+      const slot = seq & this.mask;
+      if (this.at[slot]! >= now) return seq;
+      const booked = this.tokens[slot]!;
+      for (let k = 0; k < this.windows.length; k++) {
+        const amount = this.countsTokens[k] === 1 ? booked : 1;
+        if (this.head[k]! <= seq) this.sum[k] = this.sum[k]! - amount;
+      }
+      this.counted[slot] = 0;
+      this.tokens[slot] = 0;
+    }
+    if (this.next - this.first > this.mask) this.grow();
+    const moved = this.next++;
+    const to = moved & this.mask;
+    this.at[to] = now;
+    this.tokens[to] = tokens;
+    this.counted[to] = 1;
+    for (let k = 0; k < this.windows.length; k++) {
+      this.sum[k] = this.sum[k]! + (this.countsTokens[k] === 1 ? tokens : 1);
+    }
+    return moved;
+  }
+
   pause(clockNow: number, durationMs: number): number {
     const now = this.advance(clockNow);
     this.pausedUntil = Math.max(this.pausedUntil, now + durationMs);

@@ -18,6 +18,7 @@ import type {
   Ticket,
 } from '../store.js';
 import type { Emitter } from './emitter.js';
+import { isPromiseLike } from './maybe-promise.js';
 import type { Request } from './request.js';
 import { WaitQueue } from './wait-queue.js';
 
@@ -52,9 +53,6 @@ interface Waiter extends Request {
   deadline: TimerHandle | undefined;
   onAbort: (() => void) | undefined;
 }
-
-const isPromiseLike = <T>(value: MaybePromise<T>): value is Promise<T> =>
-  typeof (value as { then?: unknown } | undefined)?.then === 'function';
 
 /**
  * Who is admitted when: the queue of waiters in priority order, one store decision at a time,

@@ -239,6 +239,50 @@ export function storeConformanceCases(options: StoreConformanceOptions): Conform
       }),
     },
     {
+      name: 'restamping moves an admission to now: it counts from then, with its tokens',
+      run: scenario(async (store, clock, key) => {
+        const p = plan(window('requests', 2, 1000), window('tokens', 100, 10_000));
+        const first = await store.admit(key, p, [60]);
+        await clock.advance(300);
+        const moved = await store.restamp(key, p, first.tickets[0]!, 60);
+        expectEqual(
+          (await store.snapshot(key, p)).windows.map((w) => w.used),
+          [1, 60],
+          'counted once, in every window',
+        );
+        await clock.advance(700); // 1000 ms after admission, 700 after the move
+        const second = await store.admit(key, p, [0, 0]);
+        expectEqual(admittedIndexes(second), [0], 'still in the request window');
+        expectEqual(second.retryAt! - second.now, 300, 'until 1000 ms after the move');
+        await store.rebook(key, p, moved, 20);
+        expectEqual((await store.snapshot(key, p)).windows[1]!.used, 20, 'the new ticket settles');
+        await store.release(key, p, first.tickets[0]!);
+        expectEqual((await store.snapshot(key, p)).windows[1]!.used, 20, 'the old one is gone');
+      }),
+    },
+    {
+      name: 'restamping at the admission instant keeps the ticket; one that left every window is booked again',
+      run: scenario(async (store, clock, key) => {
+        const p = plan(window('requests', 5, 1000), window('tokens', 100, 1000));
+        const first = await store.admit(key, p, [10]);
+        const ticket = first.tickets[0]!;
+        expectEqual(await store.restamp(key, p, ticket, 10), ticket, 'same instant: same ticket');
+        await clock.advance(1500); // it left every window; its request leaves only now
+        await store.restamp(key, p, ticket, 10);
+        expectEqual(
+          (await store.snapshot(key, p)).windows.map((w) => w.used),
+          [1, 10],
+          'counted again from now',
+        );
+        await clock.advance(1000);
+        expectEqual(
+          (await store.snapshot(key, p)).windows.map((w) => w.used),
+          [0, 0],
+          'and leaves a window later',
+        );
+      }),
+    },
+    {
       name: 'a pause holds every admission until it ends',
       run: scenario(async (store, clock, key) => {
         const p = plan(window('requests', 100, 1000));

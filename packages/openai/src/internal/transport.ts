@@ -1,6 +1,7 @@
 import type { Call, CallAccount, Layer, Usage } from '@tollgate/core';
 import { ProviderResponseError } from '../errors.js';
 import type { FetchLike } from '../options.js';
+import { sendingWith } from './departure.js';
 import { bodyToSend, type ChatCall, type ChatCompletionBody } from './request.js';
 import { tapUsage } from './sse.js';
 import { readUsage } from './usage.js';
@@ -14,20 +15,23 @@ export interface Answer {
 
 /**
  * Sends one attempt of a chat completion: the body it is given, to the context's model and
- * with the context's account (base URL, key, organization, headers) when a layer set them.
+ * with the context's account (base URL, key, organization, headers) when a layer set them;
+ * the permit's booking moves to the instant the request is written (see `departure.ts`).
  * A non-2xx answer is thrown as a {@link ProviderResponseError}, for the layers above to
  * classify; a 2xx answer comes back with its usage.
  */
 export function transport(fetch: FetchLike, call: ChatCall): Call<ChatCompletionBody, Answer> {
   return async (request, context) => {
     const { text, stripUsage } = bodyToSend(call, request, context.model);
-    const { account, signal } = context;
-    const response = await fetch(urlFor(call.url, account), {
-      ...call.init,
-      headers: headersFor(call.init.headers, account),
-      body: text,
-      ...(signal === undefined ? {} : { signal }),
-    });
+    const { account, signal, permit } = context;
+    const response = await sendingWith(permit, () =>
+      fetch(urlFor(call.url, account), {
+        ...call.init,
+        headers: headersFor(call.init.headers, account),
+        body: text,
+        ...(signal === undefined ? {} : { signal }),
+      }),
+    );
     if (!response.ok) throw new ProviderResponseError(response, await textOf(response));
     return answerOf(response, stripUsage);
   };

@@ -381,6 +381,41 @@ persist(now)
 return 1
 `;
 
+/**
+ * ARGV[1] after now: ticket, tokens. Reply: the ticket the admission is booked under. The
+ * request left the process now: released where it still counts, booked again at now with
+ * `tokens` (no checks, no pace), as core's QuotaState.restamp does.
+ */
+const RESTAMP = `
+local now = advance()
+local seq, tokens = arg(2), arg(3)
+local live = seq >= first and seq < nxt and tokensOf(seq) >= 0
+if live and atOf(seq) >= now then
+  persist(now)
+  return packAll({ seq })
+end
+if live then
+  local booked = tokensOf(seq)
+  for k = 1, n do
+    local amount = 1
+    if countsTokens[k] then amount = booked end
+    if head[k] <= seq then sum[k] = sum[k] - amount end
+  end
+  entryTokens[seq] = -1
+  dirty[seq] = true
+end
+local moved = nxt
+nxt = nxt + 1
+entryAt[moved], entryTokens[moved], dirty[moved] = now, tokens, true
+for k = 1, n do
+  local amount = 1
+  if countsTokens[k] then amount = tokens end
+  sum[k] = sum[k] + amount
+end
+persist(now)
+return packAll({ moved })
+`;
+
 /** ARGV[1] after now: durationMs. Reply: the pause's end. */
 const PAUSE = `
 local now = advance()
@@ -416,12 +451,20 @@ end
 return packAll(reply)
 `;
 
-export type ScriptName = 'admit' | 'rebook' | 'release' | 'pause' | 'throttle' | 'snapshot';
+export type ScriptName =
+  | 'admit'
+  | 'rebook'
+  | 'release'
+  | 'restamp'
+  | 'pause'
+  | 'throttle'
+  | 'snapshot';
 
 export const SCRIPTS: Readonly<Record<ScriptName, string>> = {
   admit: PRELUDE + ADMIT,
   rebook: PRELUDE + REBOOK,
   release: PRELUDE + RELEASE,
+  restamp: PRELUDE + RESTAMP,
   pause: PRELUDE + PAUSE,
   throttle: PRELUDE + THROTTLE,
   snapshot: PRELUDE + SNAPSHOT,
