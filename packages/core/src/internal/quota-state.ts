@@ -149,16 +149,7 @@ export class QuotaState {
       this.counted[slot] = 0;
       this.tokens[slot] = 0;
     }
-    if (this.next - this.first > this.mask) this.grow();
-    const moved = this.next++;
-    const to = moved & this.mask;
-    this.at[to] = now;
-    this.tokens[to] = tokens;
-    this.counted[to] = 1;
-    for (let k = 0; k < this.windows.length; k++) {
-      this.sum[k] = this.sum[k]! + (this.countsTokens[k] === 1 ? tokens : 1);
-    }
-    return moved;
+    return this.book(tokens, now, false);
   }
 
   pause(clockNow: number, durationMs: number): number {
@@ -302,7 +293,8 @@ export class QuotaState {
     return now;
   }
 
-  private book(cost: number, now: number): number {
+  /** Appends an admission at `now`; `charge: false` books it without pace (a move). */
+  private book(cost: number, now: number, charge = true): number {
     if (this.next - this.first > this.mask) this.grow();
     const seq = this.next++;
     const slot = seq & this.mask;
@@ -314,7 +306,7 @@ export class QuotaState {
       const amount = this.countsTokens[k] === 1 ? cost : 1;
       this.sum[k] = this.sum[k]! + amount;
       const window = this.windows[k]!;
-      if (window.paced) {
+      if (charge && window.paced) {
         const from = Math.max(this.tat[k]!, now);
         this.tat[k] = from + (amount * window.windowMs) / this.limitOf(k, throttled);
       }

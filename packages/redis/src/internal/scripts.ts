@@ -193,7 +193,8 @@ local function startTime(cost, now)
   return start, blocked
 end
 
-local function book(cost, now)
+-- appends an admission at now; charge false books it without pace (a move)
+local function book(cost, now, charge)
   local seq = nxt
   nxt = nxt + 1
   entryAt[seq], entryTokens[seq], dirty[seq] = now, cost, true
@@ -202,7 +203,7 @@ local function book(cost, now)
     local amount = 1
     if countsTokens[k] then amount = cost end
     sum[k] = sum[k] + amount
-    if paced[k] then
+    if charge and paced[k] then
       local from = math.max(tat[k], now)
       tat[k] = from + (amount * windowMs[k]) / limitOf(k, throttled)
     end
@@ -300,7 +301,7 @@ local headStart, blocked = now, 0
 while i <= m do
   headStart, blocked = startTime(costs[i], now)
   if headStart > now then break end
-  tickets[i] = book(costs[i], now)
+  tickets[i] = book(costs[i], now, true)
   i = i + 1
 end
 local reply = { now, NAN, NAN, 0 }
@@ -330,7 +331,7 @@ if i <= m then
         else
           local savedTat = {}
           for k = 1, n do savedTat[k] = tat[k] end
-          local seq = book(cost, now)
+          local seq = book(cost, now, true)
           local headAfter, blockedAfter = startTime(headCost, now)
           if headAfter > latest then
             unbookLast(seq, savedTat)
@@ -404,14 +405,7 @@ if live then
   entryTokens[seq] = -1
   dirty[seq] = true
 end
-local moved = nxt
-nxt = nxt + 1
-entryAt[moved], entryTokens[moved], dirty[moved] = now, tokens, true
-for k = 1, n do
-  local amount = 1
-  if countsTokens[k] then amount = tokens end
-  sum[k] = sum[k] + amount
-end
+local moved = book(tokens, now, false)
 persist(now)
 return packAll({ moved })
 `;
