@@ -288,7 +288,6 @@ export class Limiter {
       request.estimate,
       admittedAt,
       waitedMs,
-      this.clock.now(),
     );
     if (this.events.has('admitted')) {
       this.events.emit('admitted', { permit, queued: this.scheduler.queued });
@@ -331,7 +330,8 @@ export class Limiter {
   /** Moves the permit's booking to the store's now; a later settlement follows the move. */
   private departPermit(permit: ActivePermit): void {
     if (permit.state !== 'active') return;
-    const lagMs = this.clock.now() - permit.grantedAt;
+    // the admission instant on this limiter's clock, without a clock read per acquire
+    const lagMs = this.clock.now() - (permit.admittedAt - this.scheduler.clockOffset);
     const moved = (ticket: Ticket) => {
       permit.ticket = ticket;
       if (this.events.has('departed')) this.events.emit('departed', { permit, lagMs });
@@ -387,8 +387,6 @@ class ActivePermit implements Permit {
     readonly estimate: TokenEstimate | undefined,
     readonly admittedAt: number,
     readonly waitedMs: number,
-    /** The limiter's clock at admission. */
-    readonly grantedAt: number,
   ) {}
 
   departed(): void {

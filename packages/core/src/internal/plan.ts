@@ -55,7 +55,7 @@ export function buildPlan(quota: Quota, margin: Margin, pacing: boolean): StoreP
  * at its average rate or below; one paced window per unit is enough. Longer windows (hourly,
  * daily budgets) are enforced but not paced.
  */
-export function slowestPerUnit(windows: ReadonlyArray<QuotaWindow>): ReadonlySet<QuotaWindow> {
+function slowestPerUnit(windows: ReadonlyArray<QuotaWindow>): ReadonlySet<QuotaWindow> {
   const paced = new Set<QuotaWindow>();
   const rate = (window: QuotaWindow) => window.limit / window.windowMs;
   for (const unit of ['requests', 'tokens'] as const) {

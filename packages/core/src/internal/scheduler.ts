@@ -94,6 +94,11 @@ export class Scheduler {
     return this.inFlightCount;
   }
 
+  /** The store's clock less the limiter's, as of the last queued decision. */
+  get clockOffset(): number {
+    return this.storeOffset;
+  }
+
   /** Admits the request now or when it fits; rejects when its wait is cut or the store fails. */
   submit(request: Request): Promise<Permit> {
     if (this.closed) return Promise.reject(new LimiterClosedError());
