@@ -20,6 +20,7 @@ export interface TollgateErrors {
   TOLLGATE_PERMIT_STATE: PermitStateError;
   TOLLGATE_LIMITER_CLOSED: LimiterClosedError;
   TOLLGATE_STORE: StoreError;
+  TOLLGATE_STORE_UNAVAILABLE: StoreUnavailableError;
 }
 
 /** The code of every error Tollgate throws; match on it, not on messages. */
@@ -132,6 +133,23 @@ export class StoreError extends TollgateError {
   readonly code = 'TOLLGATE_STORE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * The store cannot be reached now and recorded nothing (connection refused or lost, no answer
+ * in time): a passing condition, unlike {@link StoreError}. The limiter keeps its waiters
+ * waiting — each bounded by its own `maxWaitMs` and `signal` — and asks the store again after
+ * `retryInMs`; no one is admitted meanwhile. Stores throw it from `admit`; `cause` has the
+ * original.
+ */
+export class StoreUnavailableError extends TollgateError {
+  readonly code = 'TOLLGATE_STORE_UNAVAILABLE';
+  /** When the store suggests being asked again, in milliseconds. */
+  readonly retryInMs: number;
+  constructor(message: string, options: { cause?: unknown; retryInMs: number }) {
+    super(message, options);
+    this.retryInMs = options.retryInMs;
   }
 }
 

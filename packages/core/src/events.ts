@@ -4,7 +4,10 @@ import type { Permit, Usage } from './permit.js';
 /** The events of a limiter; subscribe with `Limiter.on`. */
 export interface LimiterEvents {
   admitted: { readonly permit: Permit; readonly queued: number };
-  /** The head of the queue must wait: how long, and for what. */
+  /**
+   * The head of the queue must wait: how long, and for what (a window name, `pace:<window>`,
+   * `pause`, `throttle`, or `store` while the store is unavailable).
+   */
   waiting: { readonly waitMs: number; readonly blockedBy: string; readonly queued: number };
   settled: { readonly permit: Permit; readonly usage: Usage | undefined };
   /**

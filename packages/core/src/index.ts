@@ -15,6 +15,7 @@ export {
   PermitStateError,
   RequestTooLargeError,
   StoreError,
+  StoreUnavailableError,
   TollgateError,
   type TollgateErrorCode,
   type TollgateErrors,

@@ -89,7 +89,8 @@ export interface Store {
    * `costs` holds more, backfills — admits later candidates that fit now, largest first (ties
    * in queue order), each only if the head can still start by its earliest start or by
    * `options.headLatestStart`, whichever is later. `costs[i]` is candidate i's tokens; each
-   * costs one request.
+   * costs one request. A store that cannot be reached, and so recorded nothing, throws
+   * `StoreUnavailableError`: the limiter keeps its waiters and asks again after `retryInMs`.
    */
   admit(
     key: string,

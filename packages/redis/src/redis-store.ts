@@ -9,6 +9,7 @@ import {
   StoreError,
   type StorePlan,
   type StoreSnapshot,
+  StoreUnavailableError,
   type Ticket,
 } from '@tollgate/core';
 import {
@@ -35,8 +36,9 @@ import { withTimeout } from './internal/timeout.js';
 /**
  * What the store does while Redis does not answer:
  *
- * - `'fail-closed'` — every admission rejects with `StoreError` (the limiter rejects its
- *   waiters with it). Never more than the quota, at the price of availability.
+ * - `'fail-closed'` — no admissions: `admit` rejects with core's `StoreUnavailableError`, and
+ *   the limiter keeps its waiters waiting (each bounded by its own `maxWaitMs` and `signal`)
+ *   until Redis answers again. Never more than the quota, at the price of waiting.
  * - `{ fallback: 'memory', share }` — this process decides on its own, in memory, against
  *   `share` of every limit (for N processes, `1 / N`), and goes back to Redis once it answers.
  *   Keeps serving, at the price of exactness during the outage (see the README).
@@ -72,8 +74,13 @@ export interface RedisStoreOptions {
 }
 
 const OPTION_KEYS = ['client', 'prefix', 'clock', 'commandTimeoutMs', 'onUnavailable'];
-/** While Redis is unavailable, a probe goes out at most this often (on the next call). */
-const PROBE_INTERVAL_MS = 250;
+/**
+ * While Redis is unavailable, a probe goes out at most this often (on the next call); the
+ * limiter is told to ask again after it.
+ */
+const PROBE_INTERVAL_MS = 100;
+/** ioredis states in which a command would only wait in the offline queue: Redis is away. */
+const DISCONNECTED = new Set(['reconnecting', 'close', 'end']);
 /** Fallback tickets carry this prefix, so settlement finds its way back to memory. */
 const MEMORY_TICKET = 'm:';
 
@@ -261,6 +268,10 @@ export class RedisStore implements Store {
     fallback: (memory: MemoryStore, scaled: StorePlan) => T,
   ): Promise<T> {
     const redisKey = this.redisKey(key);
+    // a connection known to be down: no command that would wait commandTimeoutMs for nothing
+    if (this.outage === undefined && DISCONNECTED.has(this.client.status)) {
+      this.outage = { cause: new Error(`connection is ${this.client.status}`), key: redisKey };
+    }
     if (this.outage !== undefined) {
       const probe = this.probe();
       if (this.share !== undefined) return fallback(this.memory(), this.scaled(plan));
@@ -346,6 +357,8 @@ export class RedisStore implements Store {
     const outage = this.outage;
     if (outage === undefined) return Promise.resolve(true);
     if (this.probing !== undefined) return this.probing;
+    // ioredis reconnects on its own: until it has, a probe could only time out
+    if (this.client.status !== 'ready') return undefined;
     const now = Date.now();
     if (now - this.lastProbeAt < PROBE_INTERVAL_MS) return undefined;
     this.lastProbeAt = now;
@@ -363,9 +376,10 @@ export class RedisStore implements Store {
     return probing;
   }
 
-  private unavailableError(outage: Outage): StoreError {
-    return new StoreError(`Redis is unavailable: ${messageOf(outage.cause)}`, {
+  private unavailableError(outage: Outage): StoreUnavailableError {
+    return new StoreUnavailableError(`Redis is unavailable: ${messageOf(outage.cause)}`, {
       cause: outage.cause,
+      retryInMs: PROBE_INTERVAL_MS,
     });
   }
 

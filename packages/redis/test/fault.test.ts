@@ -1,4 +1,4 @@
-import { isTollgateError, Limiter } from '@tollgate/core';
+import { isTollgateError, Limiter, type StorePlan } from '@tollgate/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index.js';
@@ -10,6 +10,12 @@ import {
   removeDir,
   startRedisServer,
 } from './setup/redis-servers.js';
+
+/** A plan for calling the stores directly (the limiters build their own). */
+const PLAN: StorePlan = {
+  id: 'fault-test',
+  windows: [{ name: 'rpm', unit: 'requests', limit: 10, windowMs: 60_000, paced: false }],
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -99,14 +105,32 @@ describe.skipIf(!redisBinaries)('when the Redis server stops mid-run and comes b
     await server!.stop();
     server = undefined;
 
-    const started = Date.now();
+    // fail-closed: no admissions, and the waiters wait, each as long as its own deadline says
     const failClosed = new Limiter({ quota, store: closed, key: 'closed', pacing: false });
-    const refused = await failClosed.acquire().catch((error) => error);
-    expect(isTollgateError(refused, 'TOLLGATE_STORE')).toBe(true);
-    expect(Date.now() - started).toBeLessThan(300 + 1000);
+    let waiterSettled = false;
+    const waiter = failClosed.acquire().finally(() => {
+      waiterSettled = true;
+    });
+    const bounded = await failClosed.acquire({ maxWaitMs: 600 }).catch((error) => error);
+    expect(isTollgateError(bounded, 'TOLLGATE_WAIT_TIMEOUT')).toBe(true);
+    expect(waiterSettled).toBe(false);
     expect(closed.mode).toBe('unavailable');
+    const unavailable = await closed.admit('closed', PLAN, [0]).catch((error) => error);
+    expect(isTollgateError(unavailable, 'TOLLGATE_STORE_UNAVAILABLE')).toBe(true);
+    // a refused connection costs no command timeout: 20 calls well inside one 20 s timeout
+    const patient = new RedisStore({ client: clients[0]!, prefix, commandTimeoutMs: 20_000 });
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      const error = await patient.admit('patient', PLAN, [0]).catch((e) => e);
+      expect(isTollgateError(error, 'TOLLGATE_STORE_UNAVAILABLE')).toBe(true);
+    }
+    expect(Date.now() - started).toBeLessThan(10_000);
     // cancelling a permit Redis admitted: the lost refund is an error event, never a crash
     held.cancel();
+    // past its 300 ms command timeout (timers fire in order), with Redis still down
+    await sleep(600);
+    expect(errors).toHaveLength(1);
+    expect(isTollgateError(errors[0], 'TOLLGATE_STORE')).toBe(true);
 
     // the fallback: each process admits its share (floor(10 × 0.5) = 5), in memory
     const during = await burst(limitersOn('during'), 30);
@@ -117,8 +141,6 @@ describe.skipIf(!redisBinaries)('when the Redis server stops mid-run and comes b
 
     // 3. Redis is back on the same port (empty: no persistence)
     server = await startRedisServer(port, dir);
-    expect(errors).toHaveLength(1);
-    expect(isTollgateError(errors[0], 'TOLLGATE_STORE')).toBe(true);
     await until('every store is back on Redis', async () => {
       // calls are what probe Redis again
       await Promise.allSettled([failClosed, ...limitersOn('probe')].map((l) => l.snapshot()));
@@ -130,6 +152,8 @@ describe.skipIf(!redisBinaries)('when the Redis server stops mid-run and comes b
     expect(after).toEqual({ admitted: 10, timedOut: 20, other: [] });
     expect(await clients[0]!.exists(`${prefix}:{after}:q`)).toBe(1);
     await expect(failClosed.acquire()).resolves.toBeDefined();
+    // the waiter of the outage was admitted once Redis answered, nothing lost
+    await expect(waiter).resolves.toBeDefined();
 
     expect(unhandled).not.toHaveBeenCalled();
   });

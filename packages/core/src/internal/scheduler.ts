@@ -1,7 +1,9 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import {
+  isTollgateError,
   LimiterClosedError,
   StoreError,
+  type StoreUnavailableError,
   type TollgateError,
   WaitAbortedError,
   WaitTimeoutError,
@@ -21,6 +23,10 @@ import type { Emitter } from './emitter.js';
 import { isPromiseLike } from './maybe-promise.js';
 import type { Request } from './request.js';
 import { WaitQueue } from './wait-queue.js';
+
+/** Bounds on how soon an unavailable store is asked again, whatever it suggests. */
+const MIN_STORE_RETRY_MS = 10;
+const MAX_STORE_RETRY_MS = 5000;
 
 /** What the scheduler works with; the limiter builds it once. */
 export interface SchedulerOptions {
@@ -82,6 +88,8 @@ export class Scheduler {
   /** The `wakeAt` of the head's own priority, kept across that lower-priority pass. */
   private levelWakeAt: number | undefined;
   private timer: TimerHandle | undefined;
+  /** Set while the store is unavailable: only the retry timer runs passes then. */
+  private storeDown = false;
   private closed = false;
 
   constructor(private readonly options: SchedulerOptions) {}
@@ -210,6 +218,8 @@ export class Scheduler {
       this.clearTimer();
       return;
     }
+    // while the store is unavailable, its retry timer drives the next pass
+    if (this.storeDown && this.timer !== undefined) return;
     this.pumping = true;
     this.pumpAgain = true;
     this.drive();
@@ -264,14 +274,14 @@ export class Scheduler {
     try {
       decision = store.admit(key, plan, costs, options);
     } catch (cause) {
-      this.failAll(candidates, cause);
+      this.failed(candidates, cause);
       return undefined;
     }
     if (isPromiseLike(decision)) {
       this.syncStore = false;
       return decision.then(
         (answer) => this.apply(candidates, answer, lowerLeft),
-        (cause: unknown) => this.failAll(candidates, cause),
+        (cause: unknown) => this.failed(candidates, cause),
       );
     }
     this.syncStore = true;
@@ -296,6 +306,7 @@ export class Scheduler {
     lowerLeft: boolean,
   ): void {
     const { store, key, plan, clock, events } = this.options;
+    this.storeDown = false;
     this.storeOffset = decision.now - clock.now();
     let head: Waiter | undefined;
     for (let i = 0; i < candidates.length; i++) {
@@ -348,10 +359,40 @@ export class Scheduler {
     );
   }
 
-  private failAll(candidates: ReadonlyArray<Waiter>, cause: unknown): void {
-    const error =
-      cause instanceof StoreError ? cause : new StoreError('store.admit failed', { cause });
+  /**
+   * `admit` failed. An unavailable store recorded nothing: every waiter keeps waiting (bounded
+   * by its own deadline and signal) and the store is asked again when it suggests. Any other
+   * failure rejects the candidates with a {@link StoreError}.
+   */
+  private failed(candidates: ReadonlyArray<Waiter>, cause: unknown): void {
+    if (isTollgateError(cause, 'TOLLGATE_STORE_UNAVAILABLE')) {
+      this.unavailable(cause);
+      return;
+    }
+    const error = isTollgateError(cause, 'TOLLGATE_STORE')
+      ? cause
+      : new StoreError('store.admit failed', { cause });
     for (const waiter of candidates) this.drop(waiter, error);
+  }
+
+  /** No admissions until the store answers again; an `error` event when that begins. */
+  private unavailable(error: StoreUnavailableError): void {
+    const { clock, events } = this.options;
+    if (!this.storeDown) {
+      this.storeDown = true;
+      events.emit('error', { error });
+    }
+    const hint = error.retryInMs;
+    const waitMs =
+      hint >= MIN_STORE_RETRY_MS ? Math.min(hint, MAX_STORE_RETRY_MS) : MIN_STORE_RETRY_MS;
+    if (events.has('waiting')) {
+      events.emit('waiting', { waitMs, blockedBy: 'store', queued: this.queue.size });
+    }
+    this.clearTimer();
+    this.timer = clock.setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, waitMs);
   }
 
   private grant(waiter: Waiter, ticket: Ticket, admittedAt: number): void {
