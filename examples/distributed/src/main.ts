@@ -7,6 +7,7 @@
  *   WORKERS=8 BATCH_SIZE=800 pnpm start
  *   REDIS_URL=redis://… pnpm start      your Redis (else a throwaway redis-server is started)
  *   CONCURRENCY=8                       requests each worker keeps going at once
+ *   REDIS_OUTAGE_MS=4000                Redis stopped for 4 real s mid-run, then started again
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ const workers = envNumber('WORKERS', 4, true);
 const batchSize = envNumber('BATCH_SIZE', 400, true);
 const timeScale = envNumber('TIME_SCALE', 4, true);
 const concurrency = envNumber('CONCURRENCY', 8, true);
+const outageMs = process.env.REDIS_OUTAGE_MS ? envNumber('REDIS_OUTAGE_MS', 1) : 0;
+const outageAtMs = envNumber('REDIS_OUTAGE_AT_MS', 3000);
 
 const redis = await redisTarget();
 const simulator = await startSimulator({ ...presets.qwen3Max, timeScale });
@@ -78,7 +81,13 @@ try {
   await sleepSimulated(2000);
   const started = simulator.clock.now();
   for (const { child } of children) child.send('go');
+  // Redis stopped mid-run and started again, empty: the waiters wait, nothing is lost
+  const outage =
+    outageMs > 0
+      ? new Promise((resolve) => setTimeout(resolve, outageAtMs)).then(() => redis.outage(outageMs))
+      : Promise.resolve();
   const reports = await Promise.all(children.map((c) => c.done));
+  await outage;
   const makespanS = (simulator.clock.now() - started) / 1000;
 
   const stats = simulator.stats();
@@ -100,6 +109,14 @@ try {
         '429 responses',
         `${stats.rejected429} (simulator: ${formatReasons(stats.rejected429ByReason)})`,
       ],
+      ...(outageMs > 0
+        ? [
+            [
+              'Redis outage',
+              `${outageMs} real ms, from ${outageAtMs} real ms after the start`,
+            ] as const,
+          ]
+        : []),
       ['makespan', `${makespanS.toFixed(1)} s`],
       ['quota lower bound', `${bound.toFixed(1)} s`],
       ['makespan / bound', (makespanS / bound).toFixed(3)],

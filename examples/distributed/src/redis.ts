@@ -7,16 +7,38 @@ export interface RedisTarget {
   /** Whether this run started it (a throwaway `redis-server`). */
   readonly started: boolean;
   stop(): Promise<void>;
+  /** Stops the throwaway server for `ms` and starts it again, empty, on the same port. */
+  outage(ms: number): Promise<void>;
 }
 
 /** `REDIS_URL`, or a throwaway `redis-server` (no persistence) on a free port. */
 export async function redisTarget(): Promise<RedisTarget> {
   const url = process.env.REDIS_URL;
-  if (url !== undefined && url !== '') return { url, started: false, stop: async () => {} };
+  if (url !== undefined && url !== '') {
+    const outage = async () => {
+      throw new Error('REDIS_OUTAGE_MS needs the throwaway redis-server: unset REDIS_URL');
+    };
+    return { url, started: false, stop: async () => {}, outage };
+  }
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('set REDIS_URL, or install redis-server so the example can start one');
   }
   const port = await freePort();
+  let stop = await launch(port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    started: true,
+    stop: () => stop(),
+    async outage(ms) {
+      await stop();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      stop = await launch(port);
+    },
+  };
+}
+
+/** A `redis-server` without persistence on `port`, once it answers; resolves to its stop. */
+async function launch(port: number): Promise<() => Promise<void>> {
   const server = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -33,7 +55,7 @@ export async function redisTarget(): Promise<RedisTarget> {
     await stop();
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, started: true, stop };
+  return stop;
 }
 
 function freePort(): Promise<number> {

@@ -15,6 +15,9 @@ const send = (message: WorkerMessage) => process.send?.(message);
 
 const clock = simulatorClock(config.clock.timeScale, config.clock.anchor);
 const redis = new Redis(config.redisUrl);
+// ioredis reconnects by itself; the limiter reports an outage once, as its own `error` event
+redis.on('error', () => {});
+
 const limiter = new Limiter({
   quota: QWEN3_MAX,
   key: config.key, // the same in every worker: one quota
@@ -23,6 +26,7 @@ const limiter = new Limiter({
   store: new RedisStore({ client: redis, prefix: config.prefix, clock }),
   margin: { ms: config.marginMs },
 });
+limiter.on('error', ({ error }) => console.error(`worker ${config.index}:`, String(error)));
 const client = withTollgate(new OpenAI({ baseURL: config.baseURL, apiKey: config.apiKey }), {
   limiter,
   retry: { provider: 'dashscope' },
