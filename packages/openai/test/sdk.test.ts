@@ -42,12 +42,20 @@ describe('withTollgate: non-streaming', () => {
       { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
     ]);
     const estimate = defaultChatEstimator.estimate(request);
-    const snapshot = await limiter.snapshot();
     expect(await tokensUsed(limiter)).toBe(estimate.prompt + 300); // reserved: booking stays
-    // one settlement: the reported ratio, with core's small-sample headroom of 10%
-    expect(snapshot.promptBias).toBeCloseTo((promptTokens / estimate.prompt) * 1.1, 10);
+    // core learns the bias from the third settlement on: two more of the same request
+    expect((await limiter.snapshot()).promptBias).toBe(1);
+    await client.chat.completions.create(request);
+    await client.chat.completions.create(request);
+    const snapshot = await limiter.snapshot();
+    expect(await tokensUsed(limiter)).toBe(3 * (estimate.prompt + 300));
+    // the reported ratio, with core's small-sample headroom of 10% / √settlements
+    expect(snapshot.promptBias).toBeCloseTo(
+      (promptTokens / estimate.prompt) * (1 + 0.1 / Math.sqrt(3)),
+      10,
+    );
     expect(snapshot.inFlight).toBe(0);
-    expect(sim.stats().totals.admitted).toBe(1);
+    expect(sim.stats().totals.admitted).toBe(3);
   });
 
   it('books the reported total under actual accounting', async () => {
