@@ -1,11 +1,13 @@
 import type { Call, CallContext, Layer } from './compose.js';
-import { WaitAbortedError } from './errors.js';
+import { InvalidArgumentError, isTollgateError, WaitAbortedError } from './errors.js';
 import { type ChatRequestLike, defaultChatEstimator, type TokenEstimate } from './estimate.js';
+import { isPromiseLike } from './internal/maybe-promise.js';
+import { checkTokens, isAmount } from './internal/request.js';
 import { mayHaveBeenSent } from './internal/sent.js';
-import type { Limiter } from './limiter.js';
+import { type Limiter, reportError } from './limiter.js';
 import type { Permit, QuotaFeedback, Usage } from './permit.js';
 import type { MaybePromise } from './store.js';
-import { checkFunction, checkLimiter, checkNumber, checkOptions } from './validate.js';
+import { checkFunction, checkLimiter, checkNumber, checkOptions, mustBe } from './validate.js';
 
 /** How a call below `limit()` ended: what its `feedback` option is asked about. */
 export type CallOutcome<Res> =
@@ -13,12 +15,19 @@ export type CallOutcome<Res> =
   | { readonly ok: false; readonly error: unknown };
 
 export interface LimitOptions<Req, Res> {
-  /** The request's cost. @default the chat estimator (prompt estimate + max output) */
+  /**
+   * The request's cost. When it throws (an error that is not a Tollgate error) or returns
+   * something else than a count or `{ prompt, output }`, the call rejects with
+   * `InvalidArgumentError` and nothing is booked.
+   * @default the chat estimator (prompt estimate + max output)
+   */
   readonly estimate?: (request: Req, context: CallContext) => number | TokenEstimate;
   /**
    * The usage the provider reported. A promise settles the permit when it resolves, without
-   * holding the response back: a stream's usage arrives with its last chunk.
-   * @default reads an OpenAI-style `usage` field
+   * holding the response back: a stream's usage arrives with its last chunk. Usage that cannot
+   * be read — the function throws, its promise rejects, a field is not a count — settles the
+   * permit without usage (the reservation stays booked) and is the limiter's `error` event.
+   * @default reads an OpenAI-style `usage` field (a field that is not a count is reported)
    */
   readonly usage?: (response: Res) => Usage | undefined | Promise<Usage | undefined>;
   /**
@@ -37,7 +46,7 @@ export interface LimitOptions<Req, Res> {
   /**
    * Whether a failed call may have reached the provider. One that certainly did not is
    * cancelled (refunded); one that may have keeps its reservation, as the provider may have
-   * counted it. @default true, unless a network error code along the error's `cause` chain
+   * counted it; so does one whose `sent` throws (an `error` event). @default true, unless a network error code along the error's `cause` chain
    * proves the request never left (`ECONNREFUSED`, `ENOTFOUND`, `EAI_AGAIN`, a connect
    * timeout…)
    */
@@ -91,7 +100,7 @@ export function limit<Req, Res>(
       : checkFunction(options.estimate, 'limit.estimate');
   const readUsage =
     options.usage === undefined
-      ? (response: Res) => openAIUsage(response)
+      ? (response: Res) => readOpenAIUsage(response, reportMalformed)
       : checkFunction(options.usage, 'limit.usage');
   const feedback =
     options.feedback === undefined ? undefined : checkFunction(options.feedback, 'limit.feedback');
@@ -101,6 +110,27 @@ export function limit<Req, Res>(
   if (typeof priority !== 'function') checkNumber(priority, 'limit.priority');
   if (maxWaitMs !== undefined)
     checkNumber(maxWaitMs, 'limit.maxWaitMs', { min: 0, infinity: true });
+
+  /** The request's cost by the `estimate` option, or a typed error before anything is booked. */
+  const tokensOf = (request: Req, context: CallContext): number | TokenEstimate => {
+    let tokens: unknown;
+    try {
+      tokens = estimate(request, context);
+    } catch (error) {
+      throw isTollgateError(error) ? error : unestimable(error);
+    }
+    return checkTokens(tokens, 'limit.estimate(request)');
+  };
+
+  /** Whether the failed call may have been sent; `true` when `sent` itself fails. */
+  const wasSent = (quota: Limiter, error: unknown): boolean => {
+    try {
+      return sent(error);
+    } catch (problem) {
+      quota[reportError]?.(problem);
+      return true;
+    }
+  };
 
   /** The answer's verdict on the quota, applied before the answer goes up. */
   const heed = async (quota: Limiter, outcome: CallOutcome<Res>): Promise<void> => {
@@ -112,7 +142,7 @@ export function limit<Req, Res>(
     const quota = limiterOf(context);
     const { signal } = context;
     const permit = await quota.acquire({
-      tokens: estimate(request, context),
+      tokens: tokensOf(request, context),
       priority: typeof priority === 'function' ? priority(request, context) : priority,
       ...(signal === undefined ? {} : { signal }),
       ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
@@ -127,26 +157,43 @@ export function limit<Req, Res>(
       response = await next(request, { ...context, permit });
     } catch (error) {
       if (permit.state === 'active') {
-        if (sent(error)) permit.settle();
+        if (wasSent(quota, error)) permit.settle();
         else permit.cancel();
       }
       if (feedback !== undefined) await heed(quota, { ok: false, error });
       throw error;
     }
-    settleWith(permit, readUsage(response));
+    settleWith(quota, permit, () => readUsage(response));
     if (feedback !== undefined) await heed(quota, { ok: true, response });
     return response;
   };
 }
 
-/** Reads `usage.{prompt_tokens, completion_tokens, total_tokens}` from an OpenAI-style response. */
+/**
+ * Reads `usage.{prompt_tokens, completion_tokens, total_tokens}` from an OpenAI-style response,
+ * leaving out a field that is missing, `null` or not a count. (`limit()`'s default reader
+ * reports such a field instead.)
+ */
 export function openAIUsage(response: unknown): Usage | undefined {
+  return readOpenAIUsage(response, () => undefined);
+}
+
+/** What a usage reader does with a value of the wrong form: leave it out, or throw. */
+type Malformed = (expected: string, value: unknown, path: string) => undefined;
+
+const reportMalformed: Malformed = (expected, value, path) => {
+  throw new InvalidArgumentError(mustBe(expected, value), path);
+};
+
+function readOpenAIUsage(response: unknown, malformed: Malformed): Usage | undefined {
   if (typeof response !== 'object' || response === null || !('usage' in response)) return undefined;
   const usage = response.usage;
-  if (typeof usage !== 'object' || usage === null) return undefined;
+  if (usage === undefined || usage === null) return undefined;
+  if (typeof usage !== 'object') return malformed('an object', usage, 'response.usage');
   const field = (name: string): number | undefined => {
     const value = (usage as Record<string, unknown>)[name];
-    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+    if (value === undefined || value === null || isAmount(value)) return value ?? undefined;
+    return malformed('a finite number >= 0', value, `response.usage.${name}`);
   };
   const promptTokens = field('prompt_tokens');
   const completionTokens = field('completion_tokens');
@@ -164,13 +211,44 @@ function limiterResolver(limiter: LimiterFor): (context: CallContext) => Limiter
 }
 
 /**
- * Settles the permit, now or when its usage arrives (a call below may have settled it). Usage
- * that fails to arrive, or arrives malformed, leaves the reservation booked.
+ * Settles the permit with the usage read from the response, now or when it arrives (a call
+ * below may have settled it already). Usage that cannot be read — the reader throws, its
+ * promise rejects, a field is not a count — settles it without usage, so the reservation stays
+ * booked (the provider counted the request), and is reported as the limiter's `error` event:
+ * the response has gone up, or is going up, and is what the caller needs.
  */
-function settleWith(permit: Permit, usage: Usage | undefined | Promise<Usage | undefined>): void {
-  const settle = (reported: Usage | undefined) => {
-    if (permit.state === 'active') permit.settle(reported);
+function settleWith(
+  quota: Limiter,
+  permit: Permit,
+  read: () => MaybePromise<Usage | undefined>,
+): void {
+  const unreadable = (error: unknown) => {
+    if (permit.state === 'active') permit.settle();
+    quota[reportError]?.(error);
   };
-  if (usage instanceof Promise) usage.then(settle).catch(() => settle(undefined));
+  const settle = (usage: Usage | undefined) => {
+    if (permit.state !== 'active') return;
+    try {
+      permit.settle(usage);
+    } catch (error) {
+      unreadable(error);
+    }
+  };
+  let usage: MaybePromise<Usage | undefined>;
+  try {
+    usage = read();
+  } catch (error) {
+    unreadable(error);
+    return;
+  }
+  if (isPromiseLike(usage)) usage.then(settle, unreadable);
   else settle(usage);
+}
+
+/** The error of an `estimate` that threw: the request could not be costed. */
+function unestimable(cause: unknown): InvalidArgumentError {
+  const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  const error = new InvalidArgumentError(`could not be estimated (${reason})`, 'request');
+  error.cause = cause;
+  return error;
 }

@@ -99,6 +99,12 @@ export interface LimiterSnapshot {
 }
 
 /**
+ * How the `limit()` layer reports a problem it finds off the caller's path — usage that arrives
+ * malformed after the response went up — as the limiter's `error` event. Not public.
+ */
+export const reportError: unique symbol = Symbol.for('@tollgate/core/limiter.reportError');
+
+/**
  * Admits requests against a quota: exact sliding windows over requests and tokens, paced,
  * with reservations settled the way the provider counts them, and waiting in priority order
  * with deadlines.
@@ -278,6 +284,11 @@ export class Limiter {
    */
   close(): void {
     this.scheduler.close();
+  }
+
+  /** See {@link reportError}. */
+  [reportError](error: unknown): void {
+    this.events.emit('error', { error });
   }
 
   private issue(request: Request, ticket: Ticket, admittedAt: number, waitedMs: number): Permit {

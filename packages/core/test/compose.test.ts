@@ -5,6 +5,7 @@ import {
   type CallContext,
   ConfigurationError,
   defaultChatEstimator,
+  InvalidArgumentError,
   isTollgateError,
   type Layer,
   Limiter,
@@ -218,6 +219,167 @@ describe('limit layer', () => {
     );
     await run(selfSettled, { text: 'x' });
     expect(await used(limiter)).toEqual([2, 55]);
+    expect((await limiter.snapshot()).inFlight).toBe(0);
+  });
+
+  it.each([
+    [
+      'throws',
+      () => {
+        throw new TypeError('no messages');
+      },
+      'request: could not be estimated (TypeError: no messages)',
+    ],
+    [
+      'returns undefined',
+      () => undefined,
+      'limit.estimate(request): must be a token count or { prompt, output }, got undefined',
+    ],
+    [
+      'returns NaN',
+      () => Number.NaN,
+      'limit.estimate(request): must be a finite number >= 0, got NaN',
+    ],
+    [
+      'returns a string',
+      () => '50',
+      'limit.estimate(request): must be a token count or { prompt, output }, got "50"',
+    ],
+    [
+      'returns half an estimate',
+      () => ({ prompt: 10 }),
+      'limit.estimate(request).output: must be a finite number >= 0, got undefined',
+    ],
+    [
+      'returns an estimate with an unknown part',
+      () => ({ prompt: 10, output: 5, tools: 3 }),
+      'limit.estimate(request).tools: unknown option (known: prompt, output)',
+    ],
+  ])(
+    'rejects a request whose estimate %s with InvalidArgumentError, and books nothing',
+    async (_name, estimate, message) => {
+      const { limiter } = setup();
+      let calls = 0;
+      const send = limit<{ text: string }, string>(limiter, { estimate: estimate as never })(
+        async () => {
+          calls++;
+          return 'ok';
+        },
+      );
+      const error = await run(send, { text: 'x' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toBe(message);
+      expect(calls).toBe(0);
+      expect(await used(limiter)).toEqual([0, 0]);
+      expect((await limiter.snapshot()).inFlight).toBe(0);
+    },
+  );
+
+  it('keeps the cause of an estimate that threw, and passes a Tollgate error through as it is', async () => {
+    const { limiter } = setup();
+    const cause = new TypeError('no messages');
+    const threw = await run(
+      limit(limiter, {
+        estimate: () => {
+          throw cause;
+        },
+      })(async () => 1),
+      {},
+    ).catch((e: unknown) => e);
+    expect((threw as Error).cause).toBe(cause);
+    // the chat estimator's own error for a bad cap, and a request with no messages at all
+    const send = limit(limiter)(async () => reply(1, 1));
+    const badCap = await run(send, { ...request, max_tokens: -1 }).catch((e: unknown) => e);
+    expect((badCap as Error).message).toBe('request.max_tokens: must be an integer >= 0, got -1');
+    const noMessages = await run(send, {} as ChatRequest).catch((e: unknown) => e);
+    expect(noMessages).toBeInstanceOf(InvalidArgumentError);
+    expect((noMessages as InvalidArgumentError).argument).toBe('request');
+    expect(await used(limiter)).toEqual([0, 0]);
+  });
+
+  it.each([
+    [
+      'returns a negative field',
+      () => ({ promptTokens: -1 }),
+      'usage.promptTokens: must be a finite number >= 0, got -1',
+    ],
+    [
+      'returns an unknown field',
+      () => ({ prompt_tokens: 7 }),
+      'usage.prompt_tokens: unknown option (known: promptTokens, completionTokens, totalTokens)',
+    ],
+    [
+      'resolves to a NaN field',
+      () => Promise.resolve({ totalTokens: Number.NaN }),
+      'usage.totalTokens: must be a finite number >= 0, got NaN',
+    ],
+    ['rejects', () => Promise.reject(new Error('stream broke')), 'stream broke'],
+    [
+      'throws',
+      () => {
+        throw new Error('no usage here');
+      },
+      'no usage here',
+    ],
+  ])(
+    'settles without usage when the usage option %s, keeps the reservation and reports an error event',
+    async (_name, usage, message) => {
+      const { limiter } = setup(); // actual accounting: good usage would rebook to it
+      const errors: unknown[] = [];
+      limiter.on('error', ({ error }) => errors.push(error));
+      let permit: Permit | undefined;
+      const send = limit<{ text: string }, string>(limiter, {
+        estimate: () => 50,
+        usage: usage as never,
+      })(async (_request, context) => {
+        permit = context.permit;
+        return 'answer';
+      });
+      expect(await run(send, { text: 'x' })).toBe('answer');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(permit?.state).toBe('settled');
+      expect(await used(limiter)).toEqual([1, 50]);
+      expect(errors.map((error) => (error as Error).message)).toEqual([message]);
+      expect((await limiter.snapshot()).inFlight).toBe(0);
+    },
+  );
+
+  it('reports a field of an OpenAI usage that is not a count, with the default reader', async () => {
+    const { limiter } = setup();
+    const errors: unknown[] = [];
+    limiter.on('error', ({ error }) => errors.push(error));
+    const send = limit(limiter)(async () => ({
+      usage: { prompt_tokens: 'twelve', completion_tokens: 3, total_tokens: null },
+    }));
+    await run(send, request);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(InvalidArgumentError);
+    expect((errors[0] as Error).message).toBe(
+      'response.usage.prompt_tokens: must be a finite number >= 0, got "twelve"',
+    );
+    // the reservation (the chat estimate) stays booked, not 3 tokens
+    expect((await used(limiter))[1]).toBe(
+      defaultChatEstimator.estimate(request).prompt + request.max_tokens,
+    );
+  });
+
+  it('keeps the reservation when `sent` throws, reports it, and the call fails with its own error', async () => {
+    const { limiter } = setup();
+    const errors: unknown[] = [];
+    limiter.on('error', ({ error }) => errors.push(error));
+    const failure = new Error('connection reset');
+    const broken = new Error('sent is broken');
+    const send = limit<{ text: string }, string>(limiter, {
+      estimate: () => 40,
+      sent: () => {
+        throw broken;
+      },
+    })(async () => {
+      throw failure;
+    });
+    await expect(run(send, { text: 'x' })).rejects.toBe(failure);
+    expect(errors).toEqual([broken]);
+    expect(await used(limiter)).toEqual([1, 40]);
     expect((await limiter.snapshot()).inFlight).toBe(0);
   });
 

@@ -2,7 +2,7 @@ import { InvalidArgumentError, RequestTooLargeError, WaitAbortedError } from '..
 import type { TokenEstimate } from '../estimate.js';
 import type { QuotaFeedback, Usage } from '../permit.js';
 import type { StoreWindow } from '../store.js';
-import { checkNumber, checkOptions, checkSignal, type NumberRange } from '../validate.js';
+import { checkNumber, checkOptions, checkSignal, mustBe, type NumberRange } from '../validate.js';
 
 /** One `acquire`, validated: what it books, where it queues, how long it may wait. */
 export interface Request {
@@ -37,7 +37,7 @@ const WAIT = { min: 0, infinity: true } as const;
  * The hot path's test for a token count or duration (NaN fails both comparisons); only a
  * value that fails it goes to `checkNumber`, which words the error.
  */
-const isAmount = (value: unknown): value is number =>
+export const isAmount = (value: unknown): value is number =>
   typeof value === 'number' && value >= 0 && value < Number.POSITIVE_INFINITY;
 
 /** `checkNumber` for an argument, called only once the fast test failed. */
@@ -52,17 +52,13 @@ const amount = (value: unknown, path: string, range: NumberRange = NON_NEGATIVE)
 export function parseRequest(options: unknown, rules: RequestRules): Request {
   const checked = checkOptions(options, 'acquire', ACQUIRE_KEYS, InvalidArgumentError);
   const { tokens = 0, priority = 0, signal, maxWaitMs = rules.defaultMaxWaitMs } = checked;
+  const checkedTokens = checkTokens(tokens, 'tokens');
   let cost: number;
   let estimate: TokenEstimate | undefined;
-  if (isAmount(tokens)) {
-    cost = Math.ceil(tokens);
-  } else if (typeof tokens !== 'object' || tokens === null) {
-    cost = amount(tokens, 'tokens');
+  if (typeof checkedTokens === 'number') {
+    cost = Math.ceil(checkedTokens);
   } else {
-    const parts = checkOptions(tokens, 'tokens', ESTIMATE_KEYS, InvalidArgumentError);
-    if (!isAmount(parts.prompt)) amount(parts.prompt, 'tokens.prompt');
-    if (!isAmount(parts.output)) amount(parts.output, 'tokens.output');
-    estimate = tokens as TokenEstimate;
+    estimate = checkedTokens;
     // a bias learned above 1 never makes a request that fits unbiased too large
     const unbiased = Math.ceil(estimate.prompt) + Math.ceil(estimate.output);
     cost = unbiased <= rules.maxTokens ? rules.costOf(estimate) : unbiased;
@@ -84,6 +80,22 @@ export function parseRequest(options: unknown, rules: RequestRules): Request {
     signal: abortSignal,
     maxWaitMs: maxWaitMs as number,
   };
+}
+
+/**
+ * What a request reserves: a token count, or an estimate `{ prompt, output }` of counts (each
+ * finite and >= 0). Throws {@link InvalidArgumentError} naming `path` otherwise.
+ */
+export function checkTokens(tokens: unknown, path: string): number | TokenEstimate {
+  if (isAmount(tokens)) return tokens;
+  if (typeof tokens === 'object' && tokens !== null) {
+    const parts = checkOptions(tokens, path, ESTIMATE_KEYS, InvalidArgumentError);
+    if (!isAmount(parts.prompt)) amount(parts.prompt, `${path}.prompt`);
+    if (!isAmount(parts.output)) amount(parts.output, `${path}.output`);
+    return tokens as TokenEstimate;
+  }
+  if (typeof tokens === 'number') return amount(tokens, path);
+  throw new InvalidArgumentError(mustBe('a token count or { prompt, output }', tokens), path);
 }
 
 /** Validates what a settlement reports: known fields, each a finite number >= 0. */
