@@ -22,6 +22,9 @@ export type WithTollgateOptions = Omit<TollgateFetchOptions, 'fetch'>;
  * its `withOptions()` returns. The SDK's own errors (a refusal, a network error, the abort of
  * its `signal`, its `timeout`) stay the SDK's.
  *
+ * Per call, `create(body, tollgate({ priority, maxWaitMs }))` sets the queue priority and the
+ * longest wait of that call.
+ *
  * Wrapping a client that is already wrapped replaces its Tollgate options instead of stacking
  * two limiters.
  *

@@ -77,7 +77,7 @@ async function answer(
 /** `layers → retry → (fresh turn) → limit → transport` for one chat completion. */
 function compose(config: Config, call: ChatCall): Call<ChatCompletionBody, Response> {
   const route = config.routeFor(config.provider ?? detectProvider(call.url));
-  const limited = route.limit(transport(config.fetch, call));
+  const limited = route.limit(call.options)(transport(config.fetch, call));
   const send: Call<ChatCompletionBody, Response> = async (request, context) =>
     (await limited(request, context)).response;
   return pipeline<ChatCompletionBody, Response>(
