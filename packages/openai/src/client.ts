@@ -1,6 +1,7 @@
 import { ConfigurationError } from '@tollgate/core';
 import type { OpenAI } from 'openai';
 import { innermostFetch, tollgateFetch } from './fetch.js';
+import { keepingTollgateErrors } from './internal/sdk-errors.js';
 import type { FetchLike, TollgateFetchOptions } from './options.js';
 
 /** Options of {@link withTollgate}: those of `tollgateFetch`, whose transport is the client's. */
@@ -13,6 +14,16 @@ export type WithTollgateOptions = Omit<TollgateFetchOptions, 'fetch'>;
  * base URL, key, headers, timeout, the client's own `fetch` — is inherited; the SDK's own
  * retries are switched off (`maxRetries: 0`), since Tollgate drives them. The client passed in
  * is left as it was.
+ *
+ * Tollgate's own failures reach the caller as themselves, not as the SDK's connection errors:
+ * `create()` (streaming or not) rejects with core's `WaitTimeoutError`, `RequestTooLargeError`,
+ * `LimiterClosedError`, `StoreError`, `InvalidArgumentError`, retry's `RetryAbortedError`…, so
+ * `isTollgateError(error, 'TOLLGATE_WAIT_TIMEOUT')` and `instanceof` work; so do the clients
+ * its `withOptions()` returns. The SDK's own errors (a refusal, a network error, the abort of
+ * its `signal`, its `timeout`) stay the SDK's.
+ *
+ * Per call, `create(body, tollgate({ priority, maxWaitMs }))` sets the queue priority and the
+ * longest wait of that call.
  *
  * Wrapping a client that is already wrapped replaces its Tollgate options instead of stacking
  * two limiters.
@@ -35,10 +46,12 @@ export function withTollgate<C extends OpenAI>(client: C, options: WithTollgateO
       'withTollgate.fetch',
     );
   }
-  return client.withOptions({
-    fetch: tollgateFetch({ ...options, fetch: transportOf(client) }),
-    maxRetries: 0,
-  });
+  return keepingTollgateErrors(
+    client.withOptions({
+      fetch: tollgateFetch({ ...options, fetch: transportOf(client) }),
+      maxRetries: 0,
+    }),
+  );
 }
 
 /** The client's configured fetch (a private field of the SDK), unwrapped from any Tollgate. */

@@ -2,6 +2,7 @@ import { type Call, isTollgateError, pipeline } from '@tollgate/core';
 import { detectProvider } from '@tollgate/retry';
 import { type Config, resolveOptions } from './internal/config.js';
 import { type ChatCall, type ChatCompletionBody, readCall } from './internal/request.js';
+import { recordRejection } from './internal/sdk-errors.js';
 import { freshTurn, transport } from './internal/transport.js';
 import type { FetchLike, TollgateFetchOptions } from './options.js';
 
@@ -17,8 +18,10 @@ const INNER_FETCH = Symbol.for('@tollgate/openai/inner-fetch');
  * {@link withTollgate} does it for you.
  *
  * When retrying stops, the caller gets the provider's last `Response` unchanged, so a client
- * raises its usual error. Tollgate's own failures reject: core's `WaitTimeoutError`,
- * `RequestTooLargeError`, `LimiterClosedError`, and an abort with the signal's reason.
+ * raises its usual error. Tollgate's own failures reject with the Tollgate error itself —
+ * core's `WaitTimeoutError`, `RequestTooLargeError`, `LimiterClosedError`, `StoreError`,
+ * `InvalidArgumentError` (a bad `max_tokens`…), retry's `RetryAbortedError` — a network error
+ * with the original error, and an abort with the signal's reason.
  *
  * @example
  * const limiter = new Limiter({ quota: { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 } });
@@ -35,15 +38,12 @@ export function tollgateFetch(options: TollgateFetchOptions): typeof fetch {
     input: string | URL | Request,
     init?: RequestInit,
   ): Promise<Response> => {
-    const call = await readCall(input, init);
-    if (call.kind === 'pass') return config.fetch(call.input, call.init);
     try {
-      return await compose(config, call)(call.request, {
-        attempt: 1,
-        ...(call.signal === undefined ? {} : { signal: call.signal }),
-      });
+      return await answer(config, input, init);
     } catch (error) {
-      return lastAnswer(error, call.signal);
+      // A client made by withTollgate throws it in place of the SDK's connection error.
+      recordRejection(error);
+      throw error;
     }
   };
   Object.defineProperty(tollgated, INNER_FETCH, { value: config.fetch });
@@ -56,10 +56,28 @@ export function innermostFetch(fetch: FetchLike): FetchLike {
   return typeof inner === 'function' ? (inner as FetchLike) : fetch;
 }
 
+/** The answer to one fetch: a chat completion through the layers, anything else as it came. */
+async function answer(
+  config: Config,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): Promise<Response> {
+  const call = await readCall(input, init);
+  if (call.kind === 'pass') return config.fetch(call.input, call.init);
+  try {
+    return await compose(config, call)(call.request, {
+      attempt: 1,
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
+    });
+  } catch (error) {
+    return lastAnswer(error, call.signal);
+  }
+}
+
 /** `layers → retry → (fresh turn) → limit → transport` for one chat completion. */
 function compose(config: Config, call: ChatCall): Call<ChatCompletionBody, Response> {
   const route = config.routeFor(config.provider ?? detectProvider(call.url));
-  const limited = route.limit(transport(config.fetch, call));
+  const limited = route.limit(call.options)(transport(config.fetch, call));
   const send: Call<ChatCompletionBody, Response> = async (request, context) =>
     (await limited(request, context)).response;
   return pipeline<ChatCompletionBody, Response>(

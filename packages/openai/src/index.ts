@@ -1,3 +1,4 @@
+export { type TollgateCallOptions, type TollgateRequestOptions, tollgate } from './call-options.js';
 export { type WithTollgateOptions, withTollgate } from './client.js';
 export { ProviderResponseError } from './errors.js';
 export { tollgateFetch } from './fetch.js';

@@ -39,11 +39,14 @@ export interface TollgateFetchOptions {
    * @default core's defaultChatEstimator: prompt estimate + (max_completion_tokens ?? max_tokens ?? 1024) × n
    */
   readonly estimate?: (request: ChatCompletionBody) => number | TokenEstimate;
-  /** Queue priority of these calls; higher goes first. @default the limiter's (0) */
+  /**
+   * Queue priority of these calls; higher goes first. A call's own `tollgate({ priority })`
+   * takes its place. @default the limiter's (0)
+   */
   readonly priority?: number;
   /**
-   * Longest wait for each admission; the call then fails with core's `WaitTimeoutError`.
-   * @default the limiter's maxWaitMs
+   * Longest wait for each admission; the call then fails with core's `WaitTimeoutError`. A
+   * call's own `tollgate({ maxWaitMs })` takes its place. @default the limiter's maxWaitMs
    */
   readonly maxWaitMs?: number;
   /**

@@ -4,7 +4,7 @@
 import { Limiter } from '@tollgate/core';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { Stream } from 'openai/streaming';
-import { tollgateFetch, withTollgate } from '../src/index.js';
+import { tollgate, tollgateFetch, withTollgate } from '../src/index.js';
 
 const limiter = new Limiter({ quota: { rpm: 600, tpm: 1_000_000 } });
 
@@ -22,6 +22,26 @@ export async function typed(): Promise<void> {
     });
   void reply;
   void stream;
+
+  // Per-call options are the SDK's own request options, alone or with its other options.
+  const urgent: OpenAI.Chat.Completions.ChatCompletion = await client.chat.completions.create(
+    { model: 'qwen3-max', messages: [{ role: 'user', content: 'Hi' }] },
+    tollgate({ priority: 10, maxWaitMs: 2_000 }),
+  );
+  await client.chat.completions.create(
+    { model: 'qwen3-max', messages: [{ role: 'user', content: 'Hi' }], stream: true },
+    { ...tollgate({ maxWaitMs: 500 }), signal: AbortSignal.timeout(1_000), timeout: 60_000 },
+  );
+  await client.models.list(tollgate({ priority: 1 }));
+  void urgent;
+  // @ts-expect-error a priority is a number
+  tollgate({ priority: 'high' });
+  // @ts-expect-error only priority and maxWaitMs
+  tollgate({ deadline: 5 });
+
+  // withOptions() of a wrapped client is still the SDK's class.
+  const derived: OpenAI = client.withOptions({ timeout: 60_000 });
+  void derived;
 
   // The subclass survives.
   const azure: AzureOpenAI = withTollgate(

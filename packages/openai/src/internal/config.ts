@@ -10,7 +10,6 @@ import {
 import {
   checkFunction,
   checkLimiter,
-  checkNumber,
   checkOneOf,
   checkOptions,
   mustBe,
@@ -25,7 +24,9 @@ import {
   retry,
   retryPolicy,
 } from '@tollgate/retry';
+import type { TollgateCallOptions } from '../call-options.js';
 import type { FetchLike, TollgateFetchOptions } from '../options.js';
+import { checkMaxWaitMs, checkPriority } from './call-headers.js';
 import type { ChatCompletionBody } from './request.js';
 import type { Answer } from './transport.js';
 
@@ -45,8 +46,11 @@ const OPTION_KEYS = [
 export interface Route {
   /** Retries of refused attempts, each a new admission; absent with `retry: false`. */
   readonly retry: Layer<ChatCompletionBody, Response> | undefined;
-  /** Admission, settlement and the provider's feedback, around the transport. */
-  readonly limit: Layer<ChatCompletionBody, Answer>;
+  /**
+   * Admission, settlement and the provider's feedback, around the transport, with a call's own
+   * priority and deadline in place of the client's.
+   */
+  limit(call: TollgateCallOptions): Layer<ChatCompletionBody, Answer>;
 }
 
 export interface Config {
@@ -72,9 +76,8 @@ export function resolveOptions(options: TollgateFetchOptions): Config {
       ? defaultEstimate
       : checkFunction(options.estimate, option('estimate'));
   const { priority, maxWaitMs } = options;
-  if (priority !== undefined) checkNumber(priority, option('priority'));
-  if (maxWaitMs !== undefined)
-    checkNumber(maxWaitMs, option('maxWaitMs'), { min: 0, infinity: true });
+  if (priority !== undefined) checkPriority(priority, option('priority'));
+  if (maxWaitMs !== undefined) checkMaxWaitMs(maxWaitMs, option('maxWaitMs'));
   const feedbackOptions = options.feedback ?? {};
   if (feedbackOptions !== false) checkOptions(feedbackOptions, option('feedback'), FEEDBACK_KEYS);
   const layers = options.layers ?? [];
@@ -100,22 +103,25 @@ export function resolveOptions(options: TollgateFetchOptions): Config {
                 : { classifier: policy.classifier, maxPauseMs: policy.maxRetryAfterMs }),
               ...feedbackOptions,
             });
+      const limitOptions = {
+        estimate,
+        usage: (answer: Answer) => answer.usage,
+        ...(feedback === undefined
+          ? {}
+          : {
+              feedback: (outcome: CallOutcome<Answer>) =>
+                feedback(outcome.ok ? { ok: true, response: outcome.response.response } : outcome),
+            }),
+        ...(priority === undefined ? {} : { priority }),
+        ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
+      };
+      const limited = limit<ChatCompletionBody, Answer>(options.limiter, limitOptions);
       route = {
         retry: policy === undefined ? undefined : retry(policy),
-        limit: limit<ChatCompletionBody, Answer>(options.limiter, {
-          estimate,
-          usage: (answer) => answer.usage,
-          ...(feedback === undefined
-            ? {}
-            : {
-                feedback: (outcome: CallOutcome<Answer>) =>
-                  feedback(
-                    outcome.ok ? { ok: true, response: outcome.response.response } : outcome,
-                  ),
-              }),
-          ...(priority === undefined ? {} : { priority }),
-          ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
-        }),
+        limit: (call) =>
+          call.priority === undefined && call.maxWaitMs === undefined
+            ? limited
+            : limit<ChatCompletionBody, Answer>(options.limiter, { ...limitOptions, ...call }),
       };
       routes.set(name, route);
     }

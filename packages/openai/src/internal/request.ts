@@ -1,9 +1,11 @@
 import type { ChatRequestLike } from '@tollgate/core';
+import type { TollgateCallOptions } from '../call-options.js';
+import { dropCallHeaders, takeCallOptions } from './call-headers.js';
 
 /** The parsed JSON body of a chat completion request, as the estimator sees it. */
 export type ChatCompletionBody = ChatRequestLike & { readonly [field: string]: unknown };
 
-/** A request that is not a chat completion: sent as it came. */
+/** A request that is not a chat completion: sent as it came, less any `x-tollgate-*` header. */
 export interface PassThrough {
   readonly kind: 'pass';
   readonly input: string | URL | Request;
@@ -21,6 +23,8 @@ export interface ChatCall {
   /** The body as the caller wrote it. */
   readonly text: string;
   readonly signal: AbortSignal | undefined;
+  /** This call's own priority and deadline, from its `x-tollgate-*` headers. */
+  readonly options: TollgateCallOptions;
 }
 
 const CHAT_PATH = /\/chat\/completions\/*$/;
@@ -28,10 +32,12 @@ const CHAT_PATH = /\/chat\/completions\/*$/;
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+const isRequest = (input: string | URL | Request): input is Request =>
+  typeof input !== 'string' && !(input instanceof URL);
+
 function urlOf(input: string | URL | Request): string {
-  if (typeof input === 'string') return input;
-  if (input instanceof URL) return input.href;
-  return input.url;
+  if (isRequest(input)) return input.url;
+  return typeof input === 'string' ? input : input.href;
 }
 
 function isChatCompletions(url: string): boolean {
@@ -40,6 +46,19 @@ function isChatCompletions(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The request's headers: the init's, else the `Request` input's. */
+function headersOf(input: string | URL | Request, init: RequestInit | undefined): Headers {
+  return new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined));
+}
+
+/** `init` for a request sent as it came, without the reserved headers it may carry. */
+function passThrough(input: string | URL | Request, init: RequestInit | undefined): PassThrough {
+  const headers = headersOf(input, init);
+  return dropCallHeaders(headers)
+    ? { kind: 'pass', input, init: { ...init, headers } }
+    : { kind: 'pass', input, init };
 }
 
 function isOneShot(body: RequestInit['body']): boolean {
@@ -54,7 +73,7 @@ async function bodyText(
 ): Promise<string | undefined> {
   const body = init?.body;
   if (body === undefined || body === null) {
-    if (typeof input === 'string' || input instanceof URL || input.body === null) return undefined;
+    if (!isRequest(input) || input.body === null) return undefined;
     return input.clone().text();
   }
   if (typeof body === 'string') return body;
@@ -74,18 +93,14 @@ export async function readCall(
   init: RequestInit | undefined,
 ): Promise<PassThrough | ChatCall> {
   const url = urlOf(input);
-  const inputIsRequest = typeof input !== 'string' && !(input instanceof URL);
-  const method = (init?.method ?? (inputIsRequest ? input.method : 'GET')).toUpperCase();
-  if (method !== 'POST' || !isChatCompletions(url)) return { kind: 'pass', input, init };
+  const method = (init?.method ?? (isRequest(input) ? input.method : 'GET')).toUpperCase();
+  if (method !== 'POST' || !isChatCompletions(url)) return passThrough(input, init);
 
   const text = await bodyText(input, init);
   // A body read from a one-shot source (a stream) cannot be read again: send the text instead.
   const consumed = isOneShot(init?.body);
-  const passText = (): PassThrough => ({
-    kind: 'pass',
-    input,
-    init: consumed && text !== undefined ? { ...init, body: text } : init,
-  });
+  const passText = (): PassThrough =>
+    passThrough(input, consumed && text !== undefined ? { ...init, body: text } : init);
   if (text === undefined) return passText();
   let parsed: unknown;
   try {
@@ -98,9 +113,10 @@ export async function readCall(
 
   // The body sent may differ from the caller's (usage asked for, another model): the
   // transport lets fetch count it.
-  const headers = new Headers(init?.headers ?? (inputIsRequest ? input.headers : undefined));
+  const headers = headersOf(input, init);
   headers.delete('content-length');
-  const signal = init?.signal ?? (inputIsRequest ? input.signal : undefined) ?? undefined;
+  const options = takeCallOptions(headers);
+  const signal = init?.signal ?? (isRequest(input) ? input.signal : undefined) ?? undefined;
   const { body: _body, signal: _signal, ...rest } = init ?? {};
   return {
     kind: 'chat',
@@ -109,6 +125,7 @@ export async function readCall(
     request,
     text,
     signal,
+    options,
   };
 }
 
