@@ -1,11 +1,15 @@
 import { createServer } from 'node:net';
 import { Limiter, type LimiterOptions, type QuotaDefinition } from '@tollgate/core';
 import { type Simulator, type SimulatorConfig, startSimulator } from '@tollgate/simulator';
+import { Agent } from 'undici';
 import { afterEach } from 'vitest';
 
 const running = new Set<Simulator>();
+const dispatchers = new Set<Agent>();
 
 afterEach(async () => {
+  await Promise.all([...dispatchers].map((dispatcher) => dispatcher.close()));
+  dispatchers.clear();
   await Promise.all([...running].map((simulator) => simulator.close()));
   running.clear();
 });
@@ -15,6 +19,18 @@ export async function simulator(config: SimulatorConfig): Promise<Simulator> {
   const started = await startSimulator(config);
   running.add(started);
   return started;
+}
+
+/**
+ * A dispatcher for Node's global fetch that trusts an HTTPS simulator's test certificate
+ * (`new OpenAI({ fetchOptions: { dispatcher } })`), closed after the test. npm undici's types
+ * and `@types/node`'s copy of them differ in details, hence the cast; at run time the global
+ * fetch takes the Agent as its own.
+ */
+export function trustingDispatcher(sim: Simulator): NonNullable<RequestInit['dispatcher']> {
+  const dispatcher = new Agent({ connect: { ca: sim.ca } });
+  dispatchers.add(dispatcher);
+  return dispatcher as unknown as NonNullable<RequestInit['dispatcher']>;
 }
 
 /**

@@ -141,6 +141,16 @@ export interface SimulatorConfig {
   readonly timeScale?: number;
   /** @default { base: 400, perOutputToken: 0 } */
   readonly latencyMs?: LatencyConfig;
+  /**
+   * The TCP + TLS handshake of a remote provider, in simulated milliseconds (50–300 ms in real
+   * life). Above 0 the simulator serves HTTPS with its bundled test certificate (trust
+   * `simulator.ca`) and makes each new connection wait this long before its handshake
+   * completes, so the client cannot write its first request until then; requests on a
+   * connection already open pay nothing. 0 serves plain HTTP, where a delay could not hold the
+   * client's write back.
+   * @default 0
+   */
+  readonly handshakeDelayMs?: number;
   /** @default { minRatio: 0.3, maxRatio: 1 } */
   readonly completion?: CompletionConfig;
   /**

@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { SimulatorConfig, SimulatorMode } from './config.js';
 import { SimulatorConfigError } from './errors.js';
 import { Engine } from './internal/engine.js';
@@ -14,6 +12,7 @@ import {
   completionTokens as countCompletion,
   promptTokens as countPrompt,
 } from './internal/tokens.js';
+import { listen } from './internal/transport.js';
 import type { SimulatorStats } from './stats.js';
 
 export type { ChatMessageLike, ClockAnchor, SimulatorClock };
@@ -34,8 +33,25 @@ export interface ResetOptions {
 
 /** A running simulator. */
 export interface Simulator {
-  /** The OpenAI-style base URL, e.g. `http://127.0.0.1:53127/v1` (also served under `/compatible-mode/v1`). */
+  /**
+   * The OpenAI-style base URL, e.g. `http://127.0.0.1:53127/v1` (also served under
+   * `/compatible-mode/v1`); `https:` with a `handshakeDelayMs`.
+   */
   readonly url: string;
+  /**
+   * The certificate (PEM) a client must trust to reach an HTTPS simulator (one with a
+   * `handshakeDelayMs`): the bundled test certificate for `localhost`, `127.0.0.1` and `::1`.
+   * `undefined` over plain HTTP.
+   *
+   * @example
+   * import { Agent } from 'undici';
+   * const client = new OpenAI({
+   *   baseURL: simulator.url,
+   *   apiKey: simulator.apiKey,
+   *   fetchOptions: { dispatcher: new Agent({ connect: { ca: simulator.ca } }) },
+   * });
+   */
+  readonly ca: string | undefined;
   readonly port: number;
   readonly host: string;
   readonly mode: SimulatorMode;
@@ -97,25 +113,20 @@ export async function startSimulator(config?: SimulatorConfig): Promise<Simulato
   const resolved = resolveConfig(config);
   const clock = createScaledClock(resolved.timeScale);
   const engine = new Engine(resolved, clock);
-  const server = createServer(engine.listener);
-  server.keepAliveTimeout = 5_000;
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(resolved.port, resolved.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
+  const transport = await listen(engine.listener, {
+    host: resolved.host,
+    port: resolved.port,
+    handshakeDelayMs: resolved.handshakeDelayMs,
+    clock,
   });
-
-  const { port } = server.address() as AddressInfo;
+  const { port } = transport;
   const hostInUrl = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
   const firstModel = [...resolved.models.values()][0]!;
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${hostInUrl}:${port}/v1`,
+    url: `${transport.protocol}://${hostInUrl}:${port}/v1`,
+    ca: transport.ca,
     port,
     host: resolved.host,
     mode: resolved.mode,
@@ -132,11 +143,10 @@ export async function startSimulator(config?: SimulatorConfig): Promise<Simulato
       return countCompletion(request.messages, cap, resolved.completion);
     },
     close: () => {
-      closing ??= new Promise<void>((resolve) => {
+      if (closing === undefined) {
         engine.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+        closing = transport.close();
+      }
       return closing;
     },
   };

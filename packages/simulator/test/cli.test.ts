@@ -74,6 +74,27 @@ describe('tollgate-sim', () => {
     }
   });
 
+  it('serves HTTPS behind a handshake delay, and prints the certificate to trust', async () => {
+    const { cli, out } = io();
+    const result = await runCli(['--port', '0', '--handshake-delay-ms', '150'], cli);
+    const simulator = result.simulator;
+    if (simulator === undefined) throw new Error(`exit ${result.exitCode}`);
+    try {
+      expect(simulator.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/v1$/);
+      expect(out).toContain(
+        "  TLS       each new connection's handshake takes 150 ms (simulated); trust the test certificate:",
+      );
+    } finally {
+      await simulator.close();
+    }
+    const printed = io();
+    expect(await runCli(['--print-ca'], printed.cli)).toEqual({ exitCode: 0 });
+    expect(printed.out).toEqual([simulator.ca?.trimEnd()]);
+    expect(printed.out[0]).toMatch(
+      /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/,
+    );
+  });
+
   it.each([
     [['--prot', '1'], /Unknown option '--prot'/],
     [['--port', 'abc'], /--port needs a number, got "abc"/],
@@ -82,6 +103,8 @@ describe('tollgate-sim', () => {
     [['--config', 'broken.json'], /--config broken.json is not valid JSON/],
     [['--mode', 'azure', '--port', '0'], /Invalid simulator config: mode must be one of/],
     [['--time-scale=0', '--port', '0'], /timeScale must be > 0/],
+    [['--handshake-delay-ms', 'slow'], /--handshake-delay-ms needs a number, got "slow"/],
+    [['--handshake-delay-ms=-5', '--port', '0'], /handshakeDelayMs must be >= 0, got -5/],
   ])('exits with 2 on %j', async (argv, message) => {
     const { cli, err } = io({ 'broken.json': '{ nope' });
     expect(await runCli(argv, cli)).toEqual({ exitCode: 2 });

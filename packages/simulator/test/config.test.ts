@@ -34,6 +34,7 @@ describe('defaults', () => {
       countRejected: true,
       timeScale: 1,
       latency: { base: 400, perOutputToken: 0 },
+      handshakeDelayMs: 0,
       completion: { minRatio: 0.3, maxRatio: 1 },
       accounts: [{ id: 'demo', keys: ['sk-tollgate-demo'], freeTokens: undefined }],
     });
@@ -166,6 +167,9 @@ describe('validation', () => {
     [{ completion: { minRatio: 0.9, maxRatio: 0.5 } }, 'completion.minRatio', /must not exceed/],
     [{ completion: { maxRatio: 2 } }, 'completion.maxRatio', /between 0 and 1/],
     [{ latencyMs: { base: -1 } }, 'latencyMs.base', />= 0/],
+    [{ handshakeDelayMs: -1 }, 'handshakeDelayMs', /must be >= 0, got -1/],
+    [{ handshakeDelayMs: '150' }, 'handshakeDelayMs', /finite number, got "150"/],
+    [{ handshakeDelayMs: Number.POSITIVE_INFINITY }, 'handshakeDelayMs', /finite number/],
     [{ accounts: [] }, 'accounts', /at least one account/],
     [{ accounts: [{ id: 'a', keys: [] }] }, 'accounts[0].keys', /non-empty array/],
     [{ accounts: [{ id: '', keys: ['k'] }] }, 'accounts[0].id', /non-empty string/],

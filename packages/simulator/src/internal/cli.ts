@@ -6,6 +6,7 @@ import { presets } from '../presets.js';
 import { type Simulator, startSimulator } from '../simulator.js';
 import { resolveConfig } from './resolve-config.js';
 import type { WindowSpec } from './sliding-window.js';
+import { TEST_CERTIFICATE } from './test-certificate.js';
 
 export const HELP = `Usage: tollgate-sim [options]
 
@@ -20,6 +21,11 @@ Options:
   --time-scale <n>    simulated ms per real ms; 20 makes a minute last 3 s  (default 1)
   --mode <mode>       dashscope | openai                           (default dashscope)
   --accounting <m>    reserved | actual                            (default reserved)
+  --handshake-delay-ms <n>
+                      serve HTTPS; each new connection's TLS handshake takes n
+                      simulated ms, as a remote provider's does     (default 0: HTTP)
+  --print-ca          print the bundled test certificate (PEM) that an HTTPS
+                      simulator's clients must trust, and exit
   -h, --help          show this help
 
 Flags override the config file, which overrides the preset.
@@ -67,12 +73,18 @@ export async function runCli(
         'time-scale': { type: 'string' },
         mode: { type: 'string' },
         accounting: { type: 'string' },
+        'handshake-delay-ms': { type: 'string' },
+        'print-ca': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
     const flags = parsed.values;
     if (flags.help === true) {
       io.out(HELP);
+      return { exitCode: 0 };
+    }
+    if (flags['print-ca'] === true) {
+      io.out(TEST_CERTIFICATE.trimEnd());
       return { exitCode: 0 };
     }
     const preset = PRESETS[flags.preset ?? 'qwen3-max'];
@@ -91,6 +103,11 @@ export async function runCli(
         : { timeScale: numberFlag('--time-scale', flags['time-scale']) }),
       ...(flags.mode === undefined ? {} : { mode: flags.mode as SimulatorMode }),
       ...(flags.accounting === undefined ? {} : { accounting: flags.accounting as AccountingMode }),
+      ...(flags['handshake-delay-ms'] === undefined
+        ? {}
+        : {
+            handshakeDelayMs: numberFlag('--handshake-delay-ms', flags['handshake-delay-ms']),
+          }),
     };
   } catch (error) {
     io.err(`tollgate-sim: ${error instanceof Error ? error.message : String(error)}`);
@@ -117,6 +134,14 @@ export async function runCli(
     io.out(`  model     ${model.id}: ${describeWindows(model.windows)}`);
   }
   io.out(`  stats     ${origin}/stats`);
+  if (simulator.ca !== undefined) {
+    io.out(
+      `  TLS       each new connection's handshake takes ${resolved.handshakeDelayMs} ms (simulated); trust the test certificate:`,
+    );
+    io.out(
+      '            tollgate-sim --print-ca > sim-ca.pem; NODE_EXTRA_CA_CERTS=sim-ca.pem node …',
+    );
+  }
   io.out('Press Ctrl+C to stop.');
   return { simulator };
 }

@@ -36,6 +36,7 @@ export interface ResolvedConfig {
   readonly countRejected: boolean;
   readonly timeScale: number;
   readonly latency: { readonly base: number; readonly perOutputToken: number };
+  readonly handshakeDelayMs: number;
   readonly completion: { readonly minRatio: number; readonly maxRatio: number };
   readonly organization: string;
 }
@@ -54,6 +55,7 @@ const CONFIG_KEYS = [
   'countRejected',
   'timeScale',
   'latencyMs',
+  'handshakeDelayMs',
   'completion',
   'organization',
 ];
@@ -114,6 +116,8 @@ export function resolveConfig(input: SimulatorConfig | undefined): ResolvedConfi
       nonNegative,
     ),
   };
+
+  const handshakeDelayMs = optional(config.handshakeDelayMs, 'handshakeDelayMs', 0, nonNegative);
 
   const completionInput = optional<Record<string, unknown>, Record<string, unknown>>(
     config.completion,
@@ -195,6 +199,7 @@ export function resolveConfig(input: SimulatorConfig | undefined): ResolvedConfi
     countRejected,
     timeScale,
     latency,
+    handshakeDelayMs,
     completion,
     organization,
   };
