@@ -147,7 +147,7 @@ describe('tollgateFetch with plain fetch', () => {
     expect(sim.stats().totals.requests).toBe(2);
   });
 
-  it('rejects with core’s WaitTimeoutError when admission would exceed maxWaitMs; the SDK reports a timeout', async () => {
+  it('rejects with core’s WaitTimeoutError when admission would exceed maxWaitMs; a hand-built SDK client wraps it', async () => {
     const sim = await simulator({ ...presets.qwen3Max, timeScale: 10 });
     const limiter = limiterFor(sim, { rpm: 1 });
     const fetch = tollgateFetch({ limiter, maxWaitMs: 5_000 });
@@ -161,7 +161,7 @@ describe('tollgateFetch with plain fetch', () => {
     const sdkError = await client.chat.completions
       .create({ model: 'qwen3-max', messages: user('Hi'), max_tokens: 10 })
       .catch((e: unknown) => e);
-    // The SDK recognises a timeout by its name and raises its own timeout error.
+    // Not made by withTollgate: the SDK takes the error's text for a timeout and wraps it.
     expect(sdkError).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
     expect(sim.stats().totals.requests).toBe(1);
   });
