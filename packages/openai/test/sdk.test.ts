@@ -218,7 +218,7 @@ describe('withTollgate: against a quota', () => {
     });
     expect(stats.totals).toMatchObject({ requests: 60, admitted: 60, rejected: 0 });
     expect(retries).toBe(0);
-  });
+  }, 30_000); // a loaded 2-core machine can take longer than the default 5 s
 
   it('retries 429s through the limiter after pausing it when the limiter over-estimates the quota', async () => {
     // The account really has 6,000 TPM; the limiter believes 20,000.
