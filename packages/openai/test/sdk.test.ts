@@ -29,25 +29,29 @@ describe('withTollgate: non-streaming', () => {
     });
     const request = { model: 'qwen3-max', messages: user(prompt(120)), max_tokens: 300 };
 
-    const reply: OpenAI.Chat.Completions.ChatCompletion =
-      await client.chat.completions.create(request);
+    // core learns the bias from the third settlement on
+    const replies: OpenAI.Chat.Completions.ChatCompletion[] = [];
+    for (let i = 0; i < 3; i++) replies.push(await client.chat.completions.create(request));
 
     const promptTokens = sim.promptTokens(request.messages);
     const completionTokens = sim.completionTokens(request);
-    expect(reply.usage).toMatchObject({
+    expect(replies[0]?.usage).toMatchObject({
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
     });
-    expect(seen).toEqual([
-      { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
-    ]);
+    const usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+    expect(seen).toEqual([usage, usage, usage]);
     const estimate = defaultChatEstimator.estimate(request);
     const snapshot = await limiter.snapshot();
-    expect(await tokensUsed(limiter)).toBe(estimate.prompt + 300); // reserved: booking stays
-    // one settlement: the reported ratio, with core's small-sample headroom of 10%
-    expect(snapshot.promptBias).toBeCloseTo((promptTokens / estimate.prompt) * 1.1, 10);
+    // reserved: each booking stays, made at bias 1 before three settlements were known
+    expect(await tokensUsed(limiter)).toBe(3 * (estimate.prompt + 300));
+    // three settlements: the reported ratio, with core's small-sample headroom of 10% / √3
+    expect(snapshot.promptBias).toBeCloseTo(
+      (promptTokens / estimate.prompt) * (1 + 0.1 / Math.sqrt(3)),
+      10,
+    );
     expect(snapshot.inFlight).toBe(0);
-    expect(sim.stats().totals.admitted).toBe(1);
+    expect(sim.stats().totals.admitted).toBe(3);
   });
 
   it('books the reported total under actual accounting', async () => {
