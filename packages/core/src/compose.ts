@@ -1,4 +1,6 @@
+import { type ConfigurationError, InvalidArgumentError } from './errors.js';
 import type { Permit } from './permit.js';
+import { checkFunction } from './validate.js';
 
 /**
  * An account a call is made on: which quota it draws from (`id`) and what the transport sends
@@ -55,21 +57,33 @@ export type Layer<Req, Res> = (next: Call<Req, Res>) => Call<Req, Res>;
 
 /**
  * Composes layers, outermost first: `pipeline(a, b)(call)` is `a(b(call))`.
- * The result is itself a layer, so pipelines nest.
+ * The result is itself a layer, so pipelines nest. Throws {@link ConfigurationError} when a
+ * layer, the call, or what a layer makes of the call below it is not a function.
  *
  * @example
  * const send = pipeline(retry(policy), limit(limiter))(callModel);
  * const reply = await send(request, { attempt: 1 });
  */
 export function pipeline<Req, Res>(...layers: ReadonlyArray<Layer<Req, Res>>): Layer<Req, Res> {
-  return (call) => layers.reduceRight((next, layer) => layer(next), call);
+  for (const [index, layer] of layers.entries()) checkFunction(layer, `pipeline.layers[${index}]`);
+  return (call) => {
+    checkFunction(call, 'pipeline.call');
+    return layers.reduceRight(
+      (next, layer, index) => checkFunction(layer(next), `pipeline.layers[${index}](next)`),
+      call,
+    );
+  };
 }
 
-/** Starts a call with a fresh context: `run(send, request, { signal })`. */
-export function run<Req, Res>(
+/**
+ * Starts a call with a fresh context: `run(send, request, { signal })`. Rejects with
+ * {@link InvalidArgumentError} when `call` is not a function.
+ */
+export async function run<Req, Res>(
   call: Call<Req, Res>,
   request: Req,
   context: Omit<CallContext, 'attempt'> & { readonly attempt?: number } = {},
 ): Promise<Res> {
+  checkFunction(call, 'run.call', InvalidArgumentError);
   return call(request, { attempt: 1, ...context });
 }

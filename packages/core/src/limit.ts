@@ -1,5 +1,10 @@
 import type { Call, CallContext, Layer } from './compose.js';
-import { InvalidArgumentError, isTollgateError, WaitAbortedError } from './errors.js';
+import {
+  ConfigurationError,
+  InvalidArgumentError,
+  isTollgateError,
+  WaitAbortedError,
+} from './errors.js';
 import { type ChatRequestLike, defaultChatEstimator, type TokenEstimate } from './estimate.js';
 import { isPromiseLike } from './internal/maybe-promise.js';
 import { checkTokens, isAmount } from './internal/request.js';
@@ -107,7 +112,15 @@ export function limit<Req, Res>(
   const sent =
     options.sent === undefined ? mayHaveBeenSent : checkFunction(options.sent, 'limit.sent');
   const { priority = 0, maxWaitMs } = options;
-  if (typeof priority !== 'function') checkNumber(priority, 'limit.priority');
+  if (typeof priority !== 'function') {
+    if (typeof priority !== 'number') {
+      throw new ConfigurationError(
+        mustBe('a finite number or a function', priority),
+        'limit.priority',
+      );
+    }
+    checkNumber(priority, 'limit.priority');
+  }
   if (maxWaitMs !== undefined)
     checkNumber(maxWaitMs, 'limit.maxWaitMs', { min: 0, infinity: true });
 

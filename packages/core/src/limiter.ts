@@ -18,7 +18,15 @@ import { MemoryStore } from './memory-store.js';
 import type { Permit, PermitState, QuotaFeedback, Usage } from './permit.js';
 import { defineQuota, type Quota, type QuotaDefinition, type WindowUnit } from './quota.js';
 import type { Store, StorePlan, Ticket } from './store.js';
-import { checkClock, checkName, checkNumber, checkOptions } from './validate.js';
+import {
+  checkClock,
+  checkFunction,
+  checkName,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  checkStore,
+} from './validate.js';
 
 export interface LimiterOptions {
   /** The quota to enforce: a {@link defineQuota} result or a definition. */
@@ -143,7 +151,10 @@ export class Limiter {
     this.quota = defineQuota(options.quota);
     this.key = checkName(options.key ?? 'default', 'Limiter.key');
     this.clock = checkClock(options.clock ?? systemClock, 'Limiter.clock');
-    this.store = options.store ?? new MemoryStore({ clock: this.clock });
+    this.store =
+      options.store === undefined
+        ? new MemoryStore({ clock: this.clock })
+        : checkStore(options.store, 'Limiter.store');
     this.plan = buildPlan(this.quota, options.margin ?? {}, options.pacing ?? true);
     const tokenWindows = this.plan.windows.filter((window) => window.unit === 'tokens');
     const maxTokens = Math.min(...tokenWindows.map((window) => window.limit));
@@ -270,11 +281,16 @@ export class Limiter {
     };
   }
 
-  /** Subscribes to an event; returns the function that unsubscribes. */
+  /**
+   * Subscribes to an event; returns the function that unsubscribes. Throws
+   * {@link InvalidArgumentError} for an unknown event or a listener that is not a function.
+   */
   on<E extends keyof LimiterEvents>(
     event: E,
     listener: (payload: LimiterEvents[E]) => void,
   ): () => void {
+    checkOneOf(event, 'event', LIMITER_EVENTS, InvalidArgumentError);
+    checkFunction(listener, 'listener', InvalidArgumentError);
     return this.events.on(event, listener);
   }
 
@@ -366,6 +382,19 @@ export class Limiter {
     permit.state = state;
   }
 }
+
+/** Every event of {@link LimiterEvents}: typed so that an event added there is added here. */
+const LIMITER_EVENTS = Object.keys({
+  admitted: true,
+  waiting: true,
+  settled: true,
+  departed: true,
+  cancelled: true,
+  paused: true,
+  throttled: true,
+  rejected: true,
+  error: true,
+} satisfies Record<keyof LimiterEvents, true>) as ReadonlyArray<keyof LimiterEvents>;
 
 const LIMITER_KEYS = [
   'quota',

@@ -14,6 +14,7 @@
  */
 import type { Clock } from './clock.js';
 import { ConfigurationError, type InvalidArgumentError } from './errors.js';
+import type { Store } from './store.js';
 
 /** The error a failed check throws. */
 export type CheckError = typeof ConfigurationError | typeof InvalidArgumentError;
@@ -120,11 +121,47 @@ export const checkSignal = check<AbortSignal>(
   'an AbortSignal',
 );
 
-/** A {@link Clock}: `now`, `setTimeout` and `clearTimeout`. */
-export const checkClock = check<Clock>(
-  (value) => hasMethods(value, ['now', 'setTimeout', 'clearTimeout']),
-  'a Clock ({ now, setTimeout, clearTimeout })',
-);
+/** A {@link Clock}: `now`, `setTimeout` and `clearTimeout`, and a `now()` that is a finite number. */
+export function checkClock(
+  value: unknown,
+  path: string,
+  error: CheckError = ConfigurationError,
+): Clock {
+  if (!hasMethods(value, ['now', 'setTimeout', 'clearTimeout'])) {
+    throw new error(mustBe('a Clock ({ now, setTimeout, clearTimeout })', value), path);
+  }
+  const clock = value as Clock;
+  checkNumber(clock.now(), `${path}.now()`, {}, error);
+  return clock;
+}
+
+/** What a {@link Store} must have; typed so that a method added to `Store` is added here too. */
+const STORE_METHODS = Object.keys({
+  admit: true,
+  rebook: true,
+  release: true,
+  restamp: true,
+  pause: true,
+  throttle: true,
+  snapshot: true,
+} satisfies Record<keyof Store, true>);
+
+/** A {@link Store}: an object with every Store method; the message names those missing. */
+export function checkStore(
+  value: unknown,
+  path: string,
+  error: CheckError = ConfigurationError,
+): Store {
+  const expected = `a Store (${STORE_METHODS.join(', ')})`;
+  if (typeof value !== 'object' || value === null) throw new error(mustBe(expected, value), path);
+  const missing = STORE_METHODS.filter(
+    (name) => typeof (value as Record<string, unknown>)[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new error(`must be ${expected}, got an object without ${missing.join(', ')}`, path);
+  }
+  return value as Store;
+}
 
 /** A limiter (an object with `acquire` and `heed`), or a function choosing one per call. */
 export function checkLimiter<T>(value: T, path: string): T {

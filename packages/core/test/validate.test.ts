@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, InvalidArgumentError } from '../src/index.js';
+import { ConfigurationError, InvalidArgumentError, MemoryStore } from '../src/index.js';
 import {
   checkBoolean,
   checkClock,
@@ -9,6 +9,7 @@ import {
   checkOneOf,
   checkOptions,
   checkSignal,
+  checkStore,
 } from '../src/validate.js';
 
 const message = (check: () => unknown): string => {
@@ -51,6 +52,18 @@ describe('one wording for every bad value: `<path>: must be <what>, got <value>`
       () => checkClock(null, 'a.c'),
       'a.c: must be a Clock ({ now, setTimeout, clearTimeout }), got null',
     ],
+    [
+      () => checkClock({ now: () => Number.NaN, setTimeout() {}, clearTimeout() {} }, 'a.c'),
+      'a.c.now(): must be a finite number, got NaN',
+    ],
+    [
+      () => checkStore({ admit() {}, snapshot() {} }, 'a.s'),
+      'a.s: must be a Store (admit, rebook, release, restamp, pause, throttle, snapshot), got an object without rebook, release, restamp, pause, throttle',
+    ],
+    [
+      () => checkStore(undefined, 'a.s'),
+      'a.s: must be a Store (admit, rebook, release, restamp, pause, throttle, snapshot), got undefined',
+    ],
     [() => checkOptions([], 'a', []), 'a: must be an object, got an array'],
     [() => checkOptions({ x: 1 }, 'a', ['y', 'z']), 'a.x: unknown option (known: y, z)'],
   ])('%#', (check, expected) => {
@@ -64,6 +77,8 @@ describe('one wording for every bad value: `<path>: must be <what>, got <value>`
     expect(checkOneOf('q', 'o', ['p', 'q'] as const)).toBe('q');
     const signal = new AbortController().signal;
     expect(checkSignal(signal, 's')).toBe(signal);
+    const store = new MemoryStore();
+    expect(checkStore(store, 'store')).toBe(store);
   });
 
   it('throws a ConfigurationError by default, the error class given otherwise', () => {

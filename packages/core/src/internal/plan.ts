@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../errors.js';
 import type { Quota, QuotaWindow } from '../quota.js';
 import type { StorePlan, StoreWindow } from '../store.js';
-import { checkBoolean, checkNumber, checkOptions } from '../validate.js';
+import { checkBoolean, checkNumber, checkOptions, mustBe } from '../validate.js';
 
 /** Windows up to this length are paced; longer ones (hourly, daily budgets) are not. */
 const PACED_WINDOW_MAX_MS = 60_000;
@@ -72,6 +72,12 @@ function slowestPerUnit(windows: ReadonlyArray<QuotaWindow>): ReadonlySet<QuotaW
 export function parsePacking(packing: Packing): { lookahead: number; maxDelayMs: number } {
   if (packing === true) return { lookahead: DEFAULT_LOOKAHEAD, maxDelayMs: DEFAULT_MAX_DELAY_MS };
   if (packing === false) return { lookahead: 1, maxDelayMs: 0 };
+  if (typeof packing !== 'object' || packing === null) {
+    throw new ConfigurationError(
+      mustBe('a boolean or { lookahead, maxDelayMs }', packing),
+      'Limiter.packing',
+    );
+  }
   const checked = checkOptions(packing, 'Limiter.packing', ['lookahead', 'maxDelayMs']);
   return {
     lookahead: checkNumber(checked.lookahead ?? DEFAULT_LOOKAHEAD, 'Limiter.packing.lookahead', {

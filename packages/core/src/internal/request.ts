@@ -52,13 +52,13 @@ const amount = (value: unknown, path: string, range: NumberRange = NON_NEGATIVE)
 export function parseRequest(options: unknown, rules: RequestRules): Request {
   const checked = checkOptions(options, 'acquire', ACQUIRE_KEYS, InvalidArgumentError);
   const { tokens = 0, priority = 0, signal, maxWaitMs = rules.defaultMaxWaitMs } = checked;
-  const checkedTokens = checkTokens(tokens, 'tokens');
   let cost: number;
   let estimate: TokenEstimate | undefined;
-  if (typeof checkedTokens === 'number') {
-    cost = Math.ceil(checkedTokens);
+  if (isAmount(tokens)) {
+    cost = Math.ceil(tokens);
   } else {
-    estimate = checkedTokens;
+    // an estimate, or a bad value: checkTokens words its error
+    estimate = checkTokens(tokens, 'tokens') as TokenEstimate;
     // a bias learned above 1 never makes a request that fits unbiased too large
     const unbiased = Math.ceil(estimate.prompt) + Math.ceil(estimate.output);
     cost = unbiased <= rules.maxTokens ? rules.costOf(estimate) : unbiased;
