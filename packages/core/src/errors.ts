@@ -59,8 +59,9 @@ export class InvalidArgumentError extends TollgateError {
   constructor(
     message: string,
     readonly argument: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${argument}: ${message}`);
+    super(`${argument}: ${message}`, options);
   }
 }
 

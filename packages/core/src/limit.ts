@@ -261,7 +261,5 @@ function settleWith(
 /** The error of an `estimate` that threw: the request could not be costed. */
 function unestimable(cause: unknown): InvalidArgumentError {
   const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  const error = new InvalidArgumentError(`could not be estimated (${reason})`, 'request');
-  error.cause = cause;
-  return error;
+  return new InvalidArgumentError(`could not be estimated (${reason})`, 'request', { cause });
 }

@@ -50,11 +50,7 @@ export async function listen(
       protocol: 'http',
       port,
       ca: undefined,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
+      close: () => closeServer(server, () => server.closeAllConnections()),
     };
   }
 
@@ -79,13 +75,20 @@ export async function listen(
     protocol: 'https',
     port,
     ca: TEST_CERTIFICATE,
+    // Destroying the raw socket also ends the TLS connection over it.
     close: () =>
-      new Promise<void>((resolve) => {
-        front.close(() => resolve());
-        // Destroying the raw socket also ends the TLS connection over it.
+      closeServer(front, () => {
         for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+/** Stops `server` listening; `drop` ends its connections, so the close can finish. */
+function closeServer(server: Server, drop: () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    drop();
+  });
 }
 
 async function bind(server: Server, options: TransportOptions): Promise<number> {
