@@ -7,10 +7,12 @@
  *   pnpm bench:quota                       1,000 requests, simulated time x2
  *   BENCH_SIZE=300 TIME_SCALE=10 pnpm bench:quota
  *   BENCH_STRATEGIES=tollgate,tollgate-actual pnpm bench:quota
+ *   HANDSHAKE_DELAY_MS=150 pnpm bench:quota  each new connection waits 150 simulated ms (HTTPS)
  *
  * stdout: a table, then one JSON line per strategy.
  */
 import { presets } from '@tollgate/simulator';
+import { Agent } from 'undici';
 import { lowerBoundSeconds, QWEN3_MAX } from './bound.js';
 import { envNumber } from './env.js';
 import { formatReasons } from './report.js';
@@ -49,6 +51,7 @@ async function measure(
   accounting: 'reserved' | 'actual',
   timeScale: number,
   count: number,
+  handshakeDelayMs: number,
 ): Promise<Row> {
   const items = syntheticBatch({ count });
   const simulator = await startSimulatorThread({
@@ -56,7 +59,11 @@ async function measure(
     timeScale,
     accounting,
     countRejected: true,
+    handshakeDelayMs,
   });
+  const agent = simulator.ca === undefined ? undefined : new Agent({ connect: { ca: simulator.ca } });
+  // npm undici's Agent, typed apart from the undici that Node's own fetch types describe
+  const dispatcher = agent as NonNullable<RequestInit['dispatcher']> | undefined;
   try {
     const context = {
       baseURL: simulator.url,
@@ -67,6 +74,7 @@ async function measure(
       clock: simulator.clock,
       timeScale,
       accounting,
+      ...(dispatcher === undefined ? {} : { dispatcher }),
     };
     await warmUp(context);
     await simulator.reset();
@@ -88,6 +96,7 @@ async function measure(
       ratio: makespanS / lowerBoundS,
     };
   } finally {
+    await agent?.close();
     await simulator.close();
   }
 }
@@ -126,10 +135,13 @@ function formatTable(rows: ReadonlyArray<Row>): string {
 async function main(): Promise<void> {
   const timeScale = envNumber('TIME_SCALE', 2);
   const count = envNumber('BENCH_SIZE', 1000);
+  const handshakeDelayMs = process.env.HANDSHAKE_DELAY_MS ? envNumber('HANDSHAKE_DELAY_MS', 1) : 0;
   console.log(
     `${count} requests (prompts of 500–3,000 tokens, max_tokens 2,000) against qwen3-max's quota ` +
       `(${QWEN3_MAX.rpm} RPM, ${QWEN3_MAX.tpm.toLocaleString('en')} TPM, ${QWEN3_MAX.rps} RPS, ${QWEN3_MAX.tps.toLocaleString('en')} TPS, burst guard), ` +
-      `simulated time x${timeScale}; makespans in simulated seconds`,
+      `simulated time x${timeScale}` +
+      (handshakeDelayMs > 0 ? `, ${handshakeDelayMs} ms per new connection (HTTPS)` : '') +
+      '; makespans in simulated seconds',
   );
   const plan: Array<[Strategy, 'reserved' | 'actual']> = [
     [tollgate, 'reserved'],
@@ -153,7 +165,7 @@ async function main(): Promise<void> {
     (entry) => only?.includes(label(entry)) ?? true,
   )) {
     process.stderr.write(`running ${strategy.name} (${accounting}): ${strategy.description}\n`);
-    rows.push(await measure(strategy, accounting, timeScale, count));
+    rows.push(await measure(strategy, accounting, timeScale, count, handshakeDelayMs));
   }
   console.log('');
   console.log(formatTable(rows));

@@ -18,6 +18,8 @@ import type { BatchItem } from './workload.js';
 export interface Started {
   readonly url: string;
   readonly apiKey: string;
+  /** The certificate to trust when the simulator serves HTTPS (a handshake delay), else undefined. */
+  readonly ca: string | undefined;
   readonly timeScale: number;
   readonly anchor: ClockAnchor;
 }
@@ -35,6 +37,8 @@ export type Request =
 export interface ThreadedSimulator {
   readonly url: string;
   readonly apiKey: string;
+  /** The certificate to trust when the simulator serves HTTPS, else undefined. */
+  readonly ca: string | undefined;
   /** In step with the simulator's clock. */
   readonly clock: SimulatorClock;
   reset(): Promise<void>;
@@ -85,6 +89,7 @@ export async function startSimulatorThread(config: SimulatorConfig): Promise<Thr
   return {
     url: started.url,
     apiKey: started.apiKey,
+    ca: started.ca,
     clock: simulatorClock(started.timeScale, started.anchor),
     reset: () => ask<void>({ op: 'reset' }),
     stats: () => ask<SimulatorStats>({ op: 'stats' }),

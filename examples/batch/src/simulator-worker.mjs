@@ -38,6 +38,7 @@ parentPort.on('message', async (request) => {
 parentPort.postMessage({
   url: simulator.url,
   apiKey: simulator.apiKey,
+  ca: simulator.ca,
   timeScale: simulator.clock.timeScale,
   anchor: simulator.clock.anchor,
 });

@@ -1,8 +1,7 @@
-import type { Clock } from '@tollgate/core';
+import { type Clock, Limiter } from '@tollgate/core';
 import { withTollgate } from '@tollgate/openai';
 import Bottleneck from 'bottleneck';
 import OpenAI from 'openai';
-import { batchLimiter } from './batch-limiter.js';
 import type { QuotaRates } from './bound.js';
 import type { BatchItem } from './workload.js';
 import { seededRandom } from './workload.js';
@@ -19,6 +18,11 @@ export interface StrategyContext {
   /** Simulated milliseconds per real millisecond (1 against a real endpoint). */
   readonly timeScale: number;
   readonly accounting: 'reserved' | 'actual';
+  /**
+   * The connection pool every client of one run shares (so the warm-up warms it for the
+   * strategy), trusting the simulator's certificate when it serves HTTPS. Absent: the global one.
+   */
+  readonly dispatcher?: NonNullable<RequestInit['dispatcher']>;
 }
 
 /** What a strategy reports: how many calls succeeded; the rest were lost. */
@@ -65,7 +69,12 @@ export async function warmUp(context: StrategyContext): Promise<void> {
 
 /** A plain client: the SDK's retries off, so the strategy's own policy is all there is. */
 const plainClient = (context: StrategyContext, maxRetries = 0) =>
-  new OpenAI({ baseURL: context.baseURL, apiKey: context.apiKey, maxRetries });
+  new OpenAI({
+    baseURL: context.baseURL,
+    apiKey: context.apiKey,
+    maxRetries,
+    ...(context.dispatcher === undefined ? {} : { fetchOptions: { dispatcher: context.dispatcher } }),
+  });
 
 /** What most people write: exponential backoff with full jitter, five attempts, on 429/5xx. */
 async function withBackoff(
@@ -111,11 +120,13 @@ export const tollgate: Strategy = {
   name: 'tollgate',
   description: '@tollgate/openai: every call admitted by the limiter, retried through it',
   async run(context) {
-    const limiter = batchLimiter(
-      { ...context.quota, accounting: context.accounting },
-      context.clock,
-      context.timeScale,
-    );
+    // default options: the quota on the endpoint's clock, nothing tuned for the batch
+    const limiter = new Limiter({
+      quota: { ...context.quota, accounting: context.accounting },
+      clock: context.clock,
+      ...(process.env.X_MARGIN ? { margin: { ms: Number(process.env.X_MARGIN) } } : {}),
+      ...(process.env.X_DELAY ? { packing: { maxDelayMs: Number(process.env.X_DELAY) } } : {}),
+    });
     const client = withTollgate(plainClient(context), {
       limiter,
       retry: { provider: 'dashscope', clock: context.clock },

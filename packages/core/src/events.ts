@@ -18,6 +18,8 @@ export interface LimiterEvents {
   cancelled: { readonly permit: Permit };
   paused: { readonly durationMs: number };
   throttled: { readonly factor: number; readonly durationMs: number };
+  /** A refusal the windows did not expect widened the quota's margin to `widenedMs` over `margin.ms`. */
+  widened: { readonly widenedMs: number };
   /** A waiter was rejected (timeout, abort, closed, store failure). */
   rejected: { readonly error: TollgateError };
   /** A background store operation or a listener failed. */

@@ -64,6 +64,7 @@ export {
 export type {
   AdmitDecision,
   AdmitOptions,
+  MarginWidening,
   MaybePromise,
   Store,
   StorePlan,

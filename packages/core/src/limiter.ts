@@ -4,7 +4,13 @@ import type { TokenEstimate } from './estimate.js';
 import type { LimiterEvents } from './events.js';
 import { Emitter } from './internal/emitter.js';
 import { afterMaybe, isPromiseLike } from './internal/maybe-promise.js';
-import { buildPlan, type Margin, type Packing, parsePacking } from './internal/plan.js';
+import {
+  buildPlan,
+  type Margin,
+  type Packing,
+  parsePacking,
+  parseWidening,
+} from './internal/plan.js';
 import { PromptBias } from './internal/prompt-bias.js';
 import {
   checkFeedback,
@@ -17,7 +23,7 @@ import { Scheduler } from './internal/scheduler.js';
 import { MemoryStore } from './memory-store.js';
 import type { Permit, PermitState, QuotaFeedback, Usage } from './permit.js';
 import { defineQuota, type Quota, type QuotaDefinition, type WindowUnit } from './quota.js';
-import type { Store, StorePlan, Ticket } from './store.js';
+import type { MarginWidening, Store, StorePlan, Ticket } from './store.js';
 import {
   checkClock,
   checkFunction,
@@ -54,8 +60,13 @@ export interface LimiterOptions {
   readonly packing?: Packing;
   /**
    * Safety margin on every window: `ms` lengthens each window (covering jitter between the
-   * client's admission and the provider's arrival), `ratio` lowers each limit.
-   * @default { ms: 20, ratio: 0 }
+   * request leaving the process and the provider counting it), `ratio` lowers each limit.
+   * `widen`: when the provider refuses for rate a request the windows had room for
+   * (`heed({ widenMargin: true })`, which `quotaFeedback` of `@tollgate/retry` asks for), the
+   * margin grows by `stepMs` (to `maxMs` at most) for every limiter sharing the quota, and the
+   * growth decays linearly over `decayMs` — self-correcting on a slow network or a loaded
+   * machine, back to `ms` once refusals stop. `false`: never widen.
+   * @default { ms: 20, ratio: 0, widen: { stepMs: 20, maxMs: 500, decayMs: 60_000 } }
    */
   readonly margin?: Margin;
   /** At most this many permits active (admitted, not settled or cancelled). @default Infinity */
@@ -104,6 +115,8 @@ export interface LimiterSnapshot {
   readonly inFlight: number;
   /** Learned ratio of reported to estimated prompt tokens (1 until settlements teach it). */
   readonly promptBias: number;
+  /** How far refusals have widened the margin now, in ms, on top of `margin.ms` (0: not). */
+  readonly widenedMs: number;
 }
 
 /**
@@ -134,6 +147,7 @@ export class Limiter {
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly plan: StorePlan;
+  private readonly widening: MarginWidening | undefined;
   private readonly rules: RequestRules;
   private readonly events = new Emitter<LimiterEvents>((error, event) => {
     if (event !== 'error') this.events.emit('error', { error });
@@ -156,6 +170,7 @@ export class Limiter {
         ? new MemoryStore({ clock: this.clock })
         : checkStore(options.store, 'Limiter.store');
     this.plan = buildPlan(this.quota, options.margin ?? {}, options.pacing ?? true);
+    this.widening = parseWidening(options.margin ?? {});
     const tokenWindows = this.plan.windows.filter((window) => window.unit === 'tokens');
     const maxTokens = Math.min(...tokenWindows.map((window) => window.limit));
     const costOf = (estimate: TokenEstimate) =>
@@ -233,14 +248,28 @@ export class Limiter {
   }
 
   /**
-   * Applies what a provider's answer said about the quota — a pause, a throttle, or both — for
-   * every limiter sharing it; the `limit()` layer calls it with its `feedback` option's verdict.
-   * Rejects only on invalid feedback: when the store fails to record it, that becomes an
-   * `error` event, since the answer that carried the feedback is what the caller needs.
+   * Widens the quota's margin by `margin.widen.stepMs`, for every limiter sharing it: the
+   * provider refused for rate a request this limiter's windows had room for. Resolves to the
+   * widened margin in ms on top of `margin.ms` (0 when `margin.widen` is `false`).
+   */
+  async widenMargin(): Promise<number> {
+    if (this.widening === undefined) return 0;
+    const widenedMs = await this.store.widen(this.key, this.plan, this.widening);
+    this.events.emit('widened', { widenedMs });
+    return widenedMs;
+  }
+
+  /**
+   * Applies what a provider's answer said about the quota — a pause, a throttle, a wider
+   * margin — for every limiter sharing it; the `limit()` layer calls it with its `feedback`
+   * option's verdict. Rejects only on invalid feedback: when the store fails to record it, that
+   * becomes an `error` event, since the answer that carried the feedback is what the caller
+   * needs.
    */
   async heed(feedback: QuotaFeedback): Promise<void> {
-    const { pauseMs, throttle } = checkFeedback(feedback);
+    const { pauseMs, throttle, widenMargin } = checkFeedback(feedback);
     const report = (error: unknown) => this.events.emit('error', { error });
+    if (widenMargin === true) await this.widenMargin().catch(report);
     if (pauseMs !== undefined && pauseMs > 0) await this.pause(pauseMs).catch(report);
     if (throttle !== undefined) {
       await this.throttle(throttle.factor, throttle.durationMs).catch(report);
@@ -278,6 +307,7 @@ export class Limiter {
       queued: this.scheduler.queued,
       inFlight: this.scheduler.inFlight,
       promptBias: this.promptBias.value,
+      widenedMs: snapshot.widenedMs ?? 0,
     };
   }
 
@@ -392,6 +422,7 @@ const LIMITER_EVENTS = Object.keys({
   cancelled: true,
   paused: true,
   throttled: true,
+  widened: true,
   rejected: true,
   error: true,
 } satisfies Record<keyof LimiterEvents, true>) as ReadonlyArray<keyof LimiterEvents>;

@@ -4,6 +4,7 @@ import { QuotaState } from './internal/quota-state.js';
 import type {
   AdmitDecision,
   AdmitOptions,
+  MarginWidening,
   Store,
   StorePlan,
   StoreSnapshot,
@@ -56,6 +57,10 @@ export class MemoryStore implements Store {
 
   throttle(key: string, plan: StorePlan, factor: number, durationMs: number): number {
     return this.state(key, plan).throttle(this.clock.now(), factor, durationMs);
+  }
+
+  widen(key: string, plan: StorePlan, widening: MarginWidening): number {
+    return this.state(key, plan).widen(this.clock.now(), widening);
   }
 
   snapshot(key: string, plan: StorePlan): StoreSnapshot {

@@ -16,6 +16,11 @@ export interface QuotaFeedback {
   readonly pauseMs?: number;
   /** Lower every limit (and pace) to `factor` of itself for `durationMs`: after a burst refusal. */
   readonly throttle?: { readonly factor: number; readonly durationMs: number };
+  /**
+   * The provider refused for rate a request the limiter admitted (its windows had room): widen
+   * the quota's margin (see the limiter's `margin.widen`).
+   */
+  readonly widenMargin?: boolean;
 }
 
 export type PermitState = 'active' | 'settled' | 'cancelled';

@@ -69,6 +69,18 @@ export interface StoreSnapshot {
   readonly pausedUntil: number;
   /** The throttle in force, if any. */
   readonly throttle?: { readonly factor: number; readonly until: number };
+  /** How far the margin is widened now, in ms (see {@link Store.widen}); absent when it is not. */
+  readonly widenedMs?: number;
+}
+
+/** How {@link Store.widen} widens a quota's margin. */
+export interface MarginWidening {
+  /** Added to the margin in force. */
+  readonly stepMs: number;
+  /** The margin is never widened further. At most `decayMs`. */
+  readonly maxMs: number;
+  /** The widening decays linearly to nothing over this long after the last one. */
+  readonly decayMs: number;
 }
 
 /** A value, or a promise of it: in-process stores answer synchronously, remote ones later. */
@@ -114,5 +126,12 @@ export interface Store {
   pause(key: string, plan: StorePlan, durationMs: number): MaybePromise<number>;
   /** Scales every limit (and pace) by `factor` for `durationMs`; returns the end. */
   throttle(key: string, plan: StorePlan, factor: number, durationMs: number): MaybePromise<number>;
+  /**
+   * Widens the quota's margin after the provider refused a request its windows had room for:
+   * admissions from now on are booked the widened margin in the future, so they leave every
+   * window that much later (what `margin.ms` does, for every limiter sharing the quota). The
+   * widening decays linearly to nothing over `decayMs`. Returns the widened margin, in ms.
+   */
+  widen(key: string, plan: StorePlan, widening: MarginWidening): MaybePromise<number>;
   snapshot(key: string, plan: StorePlan): MaybePromise<StoreSnapshot>;
 }

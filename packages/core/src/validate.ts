@@ -143,6 +143,7 @@ const STORE_METHODS = Object.keys({
   restamp: true,
   pause: true,
   throttle: true,
+  widen: true,
   snapshot: true,
 } satisfies Record<keyof Store, true>);
 

@@ -222,6 +222,14 @@ const rows: ReadonlyArray<Row> = [
   },
   {
     entry: '`new Limiter(options)`',
+    input: '`margin.widen` not `false` or an object; a step or decay ≤ 0; `maxMs` above `decayMs`',
+    via: 'throws',
+    error: ConfigurationError,
+    message: 'Limiter.margin.widen.maxMs: must be a finite number in (0, 60000]',
+    act: () => newLimiter({ margin: { widen: { maxMs: 70_000 } } }),
+  },
+  {
+    entry: '`new Limiter(options)`',
     input: '`maxInFlight` not an integer ≥ 1 or Infinity',
     via: 'throws',
     error: ConfigurationError,
@@ -388,7 +396,7 @@ const rows: ReadonlyArray<Row> = [
   },
   {
     entry: '`limiter.heed(feedback)`',
-    input: 'an unknown key, `pauseMs` < 0, a `throttle` out of range',
+    input: 'an unknown key, `pauseMs` < 0, a `throttle` out of range, `widenMargin` not a boolean',
     via: 'rejects',
     error: InvalidArgumentError,
     message: 'feedback.pauseMs: must be a finite number >= 0',

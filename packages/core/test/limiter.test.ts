@@ -530,6 +530,44 @@ describe('Limiter: provider feedback', () => {
     expect((await limiter.snapshot()).throttle).toBeUndefined();
   });
 
+  it('widens the margin for every limiter sharing the quota after a refusal it did not expect, then lets it decay', async () => {
+    const clock = createFakeClock();
+    const store = new MemoryStore({ clock });
+    const options = {
+      quota: { rps: 1 },
+      store,
+      clock,
+      pacing: false,
+      margin: { ms: 0, widen: { stepMs: 100, maxMs: 150, decayMs: 10_000 } },
+    };
+    const a = new Limiter(options);
+    const b = new Limiter(options);
+    const widened: number[] = [];
+    a.on('widened', ({ widenedMs }) => widened.push(widenedMs));
+    await a.heed({ pauseMs: 0, widenMargin: true });
+    await a.heed({ widenMargin: true });
+    expect(widened).toEqual([100, 150]); // a step, then up to the maximum
+    expect((await b.snapshot()).widenedMs).toBe(150);
+    await b.acquire(); // booked 150 ms late: it leaves the 1 s window at 1150
+    const next = track(clock, b.acquire());
+    await clock.advance(1149);
+    expect(next.permit).toBeUndefined();
+    await clock.advance(1);
+    expect(next.at).toBe(1150);
+    await clock.advance(10_000);
+    expect((await a.snapshot()).widenedMs).toBe(0); // decayed
+  });
+
+  it('never widens with margin.widen false', async () => {
+    const { limiter } = setup({ quota: { rps: 1 }, margin: { ms: 0, widen: false } });
+    const widened: number[] = [];
+    limiter.on('widened', ({ widenedMs }) => widened.push(widenedMs));
+    expect(await limiter.widenMargin()).toBe(0);
+    await limiter.heed({ widenMargin: true });
+    expect(widened).toEqual([]);
+    expect((await limiter.snapshot()).widenedMs).toBe(0);
+  });
+
   it('moves a booking to when its request departed, so the window counts it from then', async () => {
     const { clock, limiter } = setup({ quota: { rps: 2, tpm: 10_000, accounting: 'actual' } });
     const lags: number[] = [];

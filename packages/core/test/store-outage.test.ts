@@ -35,6 +35,7 @@ function outageStore(clock: FakeClock, retryInMs = 100) {
     restamp: async (...args) => memory.restamp(...args),
     pause: async (...args) => memory.pause(...args),
     throttle: async (...args) => memory.throttle(...args),
+    widen: async (...args) => memory.widen(...args),
     snapshot: async (...args) => memory.snapshot(...args),
   };
   return { store, state };

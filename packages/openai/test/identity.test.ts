@@ -44,6 +44,7 @@ function downStore(): Store {
     restamp: (...args) => memory.restamp(...args),
     pause: (...args) => memory.pause(...args),
     throttle: (...args) => memory.throttle(...args),
+    widen: (...args) => memory.widen(...args),
     snapshot: (...args) => memory.snapshot(...args),
   };
 }

@@ -1,6 +1,7 @@
 import {
   type AdmitDecision,
   type AdmitOptions,
+  type MarginWidening,
   type Clock,
   ConfigurationError,
   InvalidArgumentError,
@@ -239,6 +240,13 @@ export class RedisStore implements Store {
     );
   }
 
+  widen(key: string, plan: StorePlan, widening: MarginWidening): Promise<number> {
+    const { stepMs, maxMs, decayMs } = widening;
+    return this.run(key, plan, 'widen', [stepMs, maxMs, decayMs], parseInstant, (memory, scaled) =>
+      memory.widen(key, scaled, widening),
+    );
+  }
+
   snapshot(key: string, plan: StorePlan): Promise<StoreSnapshot> {
     return this.run(
       key,
@@ -452,24 +460,26 @@ function parseDecision(reply: unknown, plan: StorePlan, count: number): AdmitDec
 
 function parseInstant(reply: unknown): number {
   const values = unpackDoubles(reply);
-  if (values?.length !== 1) throw unexpected('pause/throttle', reply);
+  if (values?.length !== 1) throw unexpected('pause/throttle/widen', reply);
   return values[0]!;
 }
 
 function parseSnapshot(reply: unknown, plan: StorePlan): StoreSnapshot {
   const values = unpackDoubles(reply);
-  if (values === undefined || values.length !== 4 + 2 * plan.windows.length) {
+  if (values === undefined || values.length !== 5 + 2 * plan.windows.length) {
     throw unexpected('snapshot', reply);
   }
+  const widenedMs = values[4]!;
   const snapshot: StoreSnapshot = {
     now: values[0]!,
     windows: plan.windows.map((window, k) => ({
       name: window.name,
-      used: values[4 + 2 * k]!,
-      limit: values[5 + 2 * k]!,
+      used: values[5 + 2 * k]!,
+      limit: values[6 + 2 * k]!,
     })),
     pausedUntil: values[1]!,
+    ...(present(values[2]) ? { throttle: { factor: values[2], until: values[3]! } } : {}),
+    ...(widenedMs > 0 ? { widenedMs } : {}),
   };
-  if (!present(values[2])) return snapshot;
-  return { ...snapshot, throttle: { factor: values[2], until: values[3]! } };
+  return snapshot;
 }

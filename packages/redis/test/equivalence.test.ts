@@ -63,7 +63,7 @@ describe.skipIf(redisUrl === null)('the Lua engine decides exactly like MemorySt
   });
 
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    it(`on a random sequence of admissions, settlements, departures, pauses and throttles (seed ${seed})`, async () => {
+    it(`on a random sequence of admissions, settlements, departures, pauses, throttles and widenings (seed ${seed})`, async () => {
       const next = random(seed);
       const clock = createFakeClock(1_000_000 + next() * 1000);
       const memory = new MemoryStore({ clock });
@@ -121,6 +121,13 @@ describe.skipIf(redisUrl === null)('the Lua engine decides exactly like MemorySt
           const durationMs = Math.floor(next() * 600);
           expect(await redis.throttle('k', plan, factor, durationMs), where).toBe(
             memory.throttle('k', plan, factor, durationMs),
+          );
+        } else if (what < 0.8) {
+          // a widened margin, fractional and decaying: later bookings move into the future
+          const decayMs = 100 + next() * 3000;
+          const widening = { stepMs: next() * 200, maxMs: next() * decayMs, decayMs };
+          expect(await redis.widen('k', plan, widening), where).toBe(
+            memory.widen('k', plan, widening),
           );
         } else if (what < 0.84) {
           expect(await redis.snapshot('k', plan), where).toEqual(memory.snapshot('k', plan));

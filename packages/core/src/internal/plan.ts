@@ -1,11 +1,12 @@
 import { ConfigurationError } from '../errors.js';
 import type { Quota, QuotaWindow } from '../quota.js';
-import type { StorePlan, StoreWindow } from '../store.js';
+import type { MarginWidening, StorePlan, StoreWindow } from '../store.js';
 import { checkBoolean, checkNumber, checkOptions, mustBe } from '../validate.js';
 
 /** Windows up to this length are paced; longer ones (hourly, daily budgets) are not. */
 const PACED_WINDOW_MAX_MS = 60_000;
 const DEFAULT_MARGIN_MS = 20;
+const DEFAULT_WIDENING: MarginWidening = { stepMs: 20, maxMs: 500, decayMs: 60_000 };
 const DEFAULT_LOOKAHEAD = 64;
 const DEFAULT_MAX_DELAY_MS = 1000;
 
@@ -13,6 +14,40 @@ const DEFAULT_MAX_DELAY_MS = 1000;
 export interface Margin {
   readonly ms?: number;
   readonly ratio?: number;
+  readonly widen?: Partial<MarginWidening> | false;
+}
+
+/**
+ * How the margin widens after a refusal the windows did not expect (`heed({ widenMargin })`);
+ * `undefined` when `margin.widen` is `false`.
+ */
+export function parseWidening(margin: Margin): MarginWidening | undefined {
+  const value = margin.widen;
+  if (value === false) return undefined;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new ConfigurationError(
+      mustBe('false or { stepMs, maxMs, decayMs }', value),
+      'Limiter.margin.widen',
+    );
+  }
+  const checked = checkOptions(value ?? {}, 'Limiter.margin.widen', ['stepMs', 'maxMs', 'decayMs']);
+  const stepMs = checkNumber(
+    checked.stepMs ?? DEFAULT_WIDENING.stepMs,
+    'Limiter.margin.widen.stepMs',
+    { above: 0 },
+  );
+  const decayMs = checkNumber(
+    checked.decayMs ?? DEFAULT_WIDENING.decayMs,
+    'Limiter.margin.widen.decayMs',
+    { above: 0 },
+  );
+  // a widening that decays faster than time passes would book later admissions earlier
+  const maxMs = checkNumber(
+    checked.maxMs ?? Math.min(DEFAULT_WIDENING.maxMs, decayMs),
+    'Limiter.margin.widen.maxMs',
+    { above: 0, max: decayMs },
+  );
+  return { stepMs, maxMs, decayMs };
 }
 
 /** The limiter's `packing` option. */
@@ -23,7 +58,7 @@ export type Packing = boolean | { readonly lookahead?: number; readonly maxDelay
  * it, `ratio` lowers its limit), and the windows that pace their unit marked.
  */
 export function buildPlan(quota: Quota, margin: Margin, pacing: boolean): StorePlan {
-  const checked = checkOptions(margin, 'Limiter.margin', ['ms', 'ratio']);
+  const checked = checkOptions(margin, 'Limiter.margin', ['ms', 'ratio', 'widen']);
   const ms = checkNumber(checked.ms ?? DEFAULT_MARGIN_MS, 'Limiter.margin.ms', { min: 0 });
   const ratio = checkNumber(checked.ratio ?? 0, 'Limiter.margin.ratio', { min: 0, below: 1 });
   checkBoolean(pacing, 'Limiter.pacing');

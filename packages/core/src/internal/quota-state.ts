@@ -1,4 +1,11 @@
-import type { AdmitDecision, StorePlan, StoreSnapshot, StoreWindow, Ticket } from '../store.js';
+import type {
+  AdmitDecision,
+  MarginWidening,
+  StorePlan,
+  StoreSnapshot,
+  StoreWindow,
+  Ticket,
+} from '../store.js';
 
 const INITIAL_CAPACITY = 64;
 
@@ -11,6 +18,10 @@ const INITIAL_CAPACITY = 64;
  *
  * An entry admitted at `a` counts in a window of length W at instant t iff `t - W < a`: it
  * stops counting at exactly `a + W`.
+ *
+ * A widened margin books admissions `extra` ms in the future (they count from now and leave
+ * every window that much later). `extra` decays linearly to 0, never faster than time passes,
+ * so booking instants stay in admission order and the cursors stay valid.
  */
 export class QuotaState {
   readonly plan: StorePlan;
@@ -37,6 +48,10 @@ export class QuotaState {
   private pausedUntil = 0;
   private throttleFactor = 1;
   private throttleUntil = 0;
+  /** The widened margin: `widenedMs` at `widenedAt`, decaying linearly to 0 at `widenEnd`. */
+  private widenedMs = 0;
+  private widenedAt = 0;
+  private widenEnd = 0;
   private blockedBy = '';
 
   constructor(plan: StorePlan) {
@@ -140,7 +155,7 @@ export class QuotaState {
     const seq = Number(ticket);
     if (seq >= this.first && seq < this.next && this.counted[seq & this.mask] === 1) {
       const slot = seq & this.mask;
-      if (this.at[slot]! >= now) return seq;
+      if (this.at[slot]! >= this.bookingInstant(now)) return seq;
       const booked = this.tokens[slot]!;
       for (let k = 0; k < this.windows.length; k++) {
         const amount = this.countsTokens[k] === 1 ? booked : 1;
@@ -166,9 +181,24 @@ export class QuotaState {
     return this.throttleUntil;
   }
 
+  /**
+   * Widens the margin by `stepMs` (up to `maxMs` in all) from now on: later admissions leave
+   * every window that much later. The widening decays linearly to nothing over `decayMs`.
+   * Returns the widened margin.
+   */
+  widen(clockNow: number, widening: MarginWidening): number {
+    const now = this.advance(clockNow);
+    const widened = Math.min(widening.maxMs, this.extraAt(now) + widening.stepMs);
+    this.widenedMs = widened;
+    this.widenedAt = now;
+    this.widenEnd = now + widening.decayMs;
+    return widened;
+  }
+
   snapshot(clockNow: number): StoreSnapshot {
     const now = this.advance(clockNow);
     const throttled = this.throttleUntil > now;
+    const widenedMs = this.extraAt(now);
     return {
       now,
       windows: this.windows.map((w, k) => ({
@@ -180,7 +210,29 @@ export class QuotaState {
       ...(throttled
         ? { throttle: { factor: this.throttleFactor, until: this.throttleUntil } }
         : {}),
+      ...(widenedMs > 0 ? { widenedMs } : {}),
     };
+  }
+
+  /** The widened margin in force at `now`. */
+  private extraAt(now: number): number {
+    if (now >= this.widenEnd) return 0;
+    return (this.widenedMs * (this.widenEnd - now)) / (this.widenEnd - this.widenedAt);
+  }
+
+  /**
+   * The instant an admission made at `now` is booked at: `now`, or later by the widened margin
+   * — and never before the last booking (the decay cannot make rounding reorder them).
+   */
+  private bookingInstant(now: number): number {
+    if (now >= this.widenEnd) return now;
+    const at = now + this.extraAt(now);
+    const last = this.next - 1;
+    if (last >= this.first) {
+      const previous = this.at[last & this.mask]!;
+      if (previous > at) return previous;
+    }
+    return at;
   }
 
   /** Moves every window's cursor past the entries that have left it; returns the clamped now. */
@@ -296,9 +348,10 @@ export class QuotaState {
   /** Appends an admission at `now`; `charge: false` books it without pace (a move). */
   private book(cost: number, now: number, charge = true): number {
     if (this.next - this.first > this.mask) this.grow();
+    const at = this.bookingInstant(now);
     const seq = this.next++;
     const slot = seq & this.mask;
-    this.at[slot] = now;
+    this.at[slot] = at;
     this.tokens[slot] = cost;
     this.counted[slot] = 1;
     const throttled = this.throttleUntil > now;

@@ -2,7 +2,7 @@ import { InvalidArgumentError, RequestTooLargeError, WaitAbortedError } from '..
 import type { TokenEstimate } from '../estimate.js';
 import type { QuotaFeedback, Usage } from '../permit.js';
 import type { StoreWindow } from '../store.js';
-import { checkNumber, checkOptions, checkSignal, mustBe, type NumberRange } from '../validate.js';
+import { checkBoolean, checkNumber, checkOptions, checkSignal, mustBe, type NumberRange } from '../validate.js';
 
 /** One `acquire`, validated: what it books, where it queues, how long it may wait. */
 export interface Request {
@@ -116,13 +116,14 @@ export function checkUsage(usage: unknown): Usage {
 
 /** Validates a provider's feedback: a pause of `pauseMs >= 0`, a throttle of factor (0, 1]. */
 export function checkFeedback(feedback: unknown): QuotaFeedback {
-  const { pauseMs, throttle } = checkOptions(
+  const { pauseMs, throttle, widenMargin } = checkOptions(
     feedback,
     'feedback',
-    ['pauseMs', 'throttle'],
+    ['pauseMs', 'throttle', 'widenMargin'],
     InvalidArgumentError,
   );
   if (pauseMs !== undefined) amount(pauseMs, 'feedback.pauseMs');
+  if (widenMargin !== undefined) checkBoolean(widenMargin, 'feedback.widenMargin', InvalidArgumentError);
   if (throttle !== undefined) {
     const { factor, durationMs } = checkOptions(
       throttle,

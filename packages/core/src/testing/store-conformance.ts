@@ -283,6 +283,41 @@ export function storeConformanceCases(options: StoreConformanceOptions): Conform
       }),
     },
     {
+      name: 'a widened margin books later admissions that much later, and decays',
+      run: scenario(async (store, clock, key) => {
+        const p = plan(window('requests', 1, 1000));
+        const widening = { stepMs: 200, maxMs: 500, decayMs: 10_000 };
+        expectEqual(await store.widen(key, p, widening), 200, 'widened by a step');
+        const first = await store.admit(key, p, [0]);
+        expectEqual(admittedIndexes(first), [0], 'a widening admits as before');
+        await clock.advance(1000);
+        const held = await store.admit(key, p, [0]);
+        expectEqual(held.retryAt! - held.now, 200, 'it leaves the window 200 ms later');
+        await clock.advance(200);
+        expectEqual(admittedIndexes(await store.admit(key, p, [0])), [0], 'and then it has');
+        await clock.advance(3800); // 5000 ms after the widening, half of its decay
+        expectEqual((await store.snapshot(key, p)).widenedMs, 100, 'half decayed');
+        await clock.advance(5000);
+        expectEqual((await store.snapshot(key, p)).widenedMs, undefined, 'decayed to nothing');
+      }),
+    },
+    {
+      name: 'widenings add up to their maximum; an admission made before them is not moved',
+      run: scenario(async (store, clock, key) => {
+        const p = plan(window('requests', 1, 1000));
+        await store.admit(key, p, [0]);
+        const widening = { stepMs: 300, maxMs: 500, decayMs: 10_000 };
+        expectEqual(await store.widen(key, p, widening), 300, 'one step');
+        expectEqual(await store.widen(key, p, widening), 500, 'two steps, at most the maximum');
+        await clock.advance(1000);
+        const decision = await store.admit(key, p, [0]);
+        expectEqual(admittedIndexes(decision), [0], 'the earlier admission left on time');
+        await clock.advance(1000);
+        const held = await store.admit(key, p, [0]);
+        expectEqual(held.retryAt! - held.now, 450, 'the later one leaves 1450 ms after it');
+      }),
+    },
+    {
       name: 'a pause holds every admission until it ends',
       run: scenario(async (store, clock, key) => {
         const p = plan(window('requests', 100, 1000));

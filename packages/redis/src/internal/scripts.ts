@@ -10,9 +10,10 @@
  * One HASH per quota, `<prefix>:{<key>}:q`:
  *
  * - `plan`: the plan id, written once, compared on every call;
- * - `st`: the state, `7 + 3n` doubles — first (sequence number of the oldest entry kept), next
+ * - `st`: the state, `10 + 3n` doubles — first (sequence number of the oldest entry kept), next
  *   (of the next admission), lastNow (the clock never steps back), pausedUntil, throttle factor,
- *   throttle end, expiresAt (how long the key's TTL is known to cover), then per window k its
+ *   throttle end, expiresAt (how long the key's TTL is known to cover), the widened margin, when
+ *   it was widened and when its decay ends, then per window k its
  *   head (oldest entry still inside it), sum (its usage) and tat (its pace's theoretical arrival
  *   time; -inf while unset);
  * - one field per admission still inside the longest window: its sequence number in decimal,
@@ -54,7 +55,7 @@ do
     if windowMs[k] > longest then longest = windowMs[k] end
   end
 end
-local STATE = '<' .. string.rep('d', 7 + 3 * n)
+local STATE = '<' .. string.rep('d', 10 + 3 * n)
 
 local clockNow = arg(1)
 if clockNow ~= clockNow then
@@ -70,6 +71,8 @@ if not fresh and stored[1] ~= planId then
 end
 
 local first, nxt, lastNow, pausedUntil, tf, tu, expiresAt
+-- the widened margin: wm at wa, decaying linearly to 0 at we
+local wm, wa, we = 0, 0, 0
 local head, sum, tat = {}, {}, {}
 if fresh then
   -- Sequence numbers start from the clock, so a ticket issued before the key expired never
@@ -83,8 +86,9 @@ if fresh then
 else
   local v = { struct.unpack(STATE, stored[2]) }
   first, nxt, lastNow, pausedUntil, tf, tu, expiresAt = v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+  wm, wa, we = v[8], v[9], v[10]
   for k = 1, n do
-    head[k], sum[k], tat[k] = v[5 + 3 * k], v[6 + 3 * k], v[7 + 3 * k]
+    head[k], sum[k], tat[k] = v[8 + 3 * k], v[9 + 3 * k], v[10 + 3 * k]
   end
 end
 local trimFrom = first
@@ -193,11 +197,30 @@ local function startTime(cost, now)
   return start, blocked
 end
 
+-- the widened margin in force at now
+local function extraAt(now)
+  if now >= we then return 0 end
+  return (wm * (we - now)) / (we - wa)
+end
+
+-- the instant an admission made at now is booked at: later by the widened margin, and never
+-- before the last booking
+local function bookingInstant(now)
+  if now >= we then return now end
+  local at = now + extraAt(now)
+  if nxt - 1 >= first then
+    local previous = atOf(nxt - 1)
+    if previous > at then return previous end
+  end
+  return at
+end
+
 -- appends an admission at now; charge false books it without pace (a move)
 local function book(cost, now, charge)
+  local at = bookingInstant(now)
   local seq = nxt
   nxt = nxt + 1
-  entryAt[seq], entryTokens[seq], dirty[seq] = now, cost, true
+  entryAt[seq], entryTokens[seq], dirty[seq] = at, cost, true
   local throttled = tu > now
   for k = 1, n do
     local amount = 1
@@ -251,8 +274,9 @@ local function persist(now)
     end
     if #dead > 1 then redis.call('HDEL', unpack(dead)) end
   end
-  -- the key must outlive every entry, pace, pause and throttle it holds
-  local horizon = longest
+  -- the key must outlive every entry, pace, pause, throttle and widening it holds
+  local horizon = longest + extraAt(now)
+  if we - now > horizon then horizon = we - now end
   for k = 1, n do
     if tat[k] - now > horizon then horizon = tat[k] - now end
   end
@@ -266,7 +290,8 @@ local function persist(now)
     windows[3 * k - 2], windows[3 * k - 1], windows[3 * k] = head[k], sum[k], tat[k]
   end
   local out = {
-    key, 'st', struct.pack(STATE, first, nxt, lastNow, pausedUntil, tf, tu, expiresAt, unpack(windows))
+    key, 'st',
+    struct.pack(STATE, first, nxt, lastNow, pausedUntil, tf, tu, expiresAt, wm, wa, we, unpack(windows))
   }
   if fresh then
     out[4], out[5] = 'plan', planId
@@ -391,7 +416,7 @@ const RESTAMP = `
 local now = advance()
 local seq, tokens = arg(2), arg(3)
 local live = seq >= first and seq < nxt and tokensOf(seq) >= 0
-if live and atOf(seq) >= now then
+if live and atOf(seq) >= bookingInstant(now) then
   persist(now)
   return packAll({ seq })
 end
@@ -431,11 +456,23 @@ persist(now)
 return packAll({ tu })
 `;
 
-/** Read-only. Reply: now, pausedUntil (0 when not paused), factor and until (NaN when not throttled), then used and limit per window. */
+/** ARGV[1] after now: stepMs, maxMs, decayMs. Reply: the widened margin. */
+const WIDEN = `
+local now = advance()
+local widened = math.min(arg(3), extraAt(now) + arg(2))
+wm, wa, we = widened, now, now + arg(4)
+persist(now)
+return packAll({ widened })
+`;
+
+/**
+ * Read-only. Reply: now, pausedUntil (0 when not paused), factor and until (NaN when not
+ * throttled), the widened margin, then used and limit per window.
+ */
 const SNAPSHOT = `
 local now = advance()
 local throttled = tu > now
-local reply = { now, 0, NAN, NAN }
+local reply = { now, 0, NAN, NAN, extraAt(now) }
 if pausedUntil > now then reply[2] = pausedUntil end
 if throttled then reply[3], reply[4] = tf, tu end
 for k = 1, n do
@@ -452,6 +489,7 @@ export type ScriptName =
   | 'restamp'
   | 'pause'
   | 'throttle'
+  | 'widen'
   | 'snapshot';
 
 export const SCRIPTS: Readonly<Record<ScriptName, string>> = {
@@ -461,5 +499,6 @@ export const SCRIPTS: Readonly<Record<ScriptName, string>> = {
   restamp: PRELUDE + RESTAMP,
   pause: PRELUDE + PAUSE,
   throttle: PRELUDE + THROTTLE,
+  widen: PRELUDE + WIDEN,
   snapshot: PRELUDE + SNAPSHOT,
 };
