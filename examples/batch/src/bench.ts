@@ -61,7 +61,8 @@ async function measure(
     countRejected: true,
     handshakeDelayMs,
   });
-  const agent = simulator.ca === undefined ? undefined : new Agent({ connect: { ca: simulator.ca } });
+  const agent =
+    simulator.ca === undefined ? undefined : new Agent({ connect: { ca: simulator.ca } });
   // npm undici's Agent, typed apart from the undici that Node's own fetch types describe
   const dispatcher = agent as NonNullable<RequestInit['dispatcher']> | undefined;
   try {

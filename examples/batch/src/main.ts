@@ -7,12 +7,11 @@
  *   BATCH_PROMPTS=prompts.jsonl pnpm demo       your prompts (one JSON object per line)
  *   OPENAI_BASE_URL=… OPENAI_API_KEY=… OPENAI_MODEL=qwen3-max pnpm demo   a real endpoint
  */
-import { systemClock } from '@tollgate/core';
+import { Limiter, systemClock } from '@tollgate/core';
 import { withTollgate } from '@tollgate/openai';
 import { detectProvider } from '@tollgate/retry';
 import { presets } from '@tollgate/simulator';
 import OpenAI from 'openai';
-import { batchLimiter } from './batch-limiter.js';
 import { lowerBoundSeconds, type QuotaRates, QWEN3_MAX } from './bound.js';
 import { envNumber } from './env.js';
 import { countingFetch, formatSummary, Progress } from './report.js';
@@ -49,7 +48,8 @@ async function main(): Promise<void> {
     const model = env.OPENAI_MODEL ?? 'qwen3-max';
     const clock = simulator?.clock ?? systemClock;
 
-    const limiter = batchLimiter(quota, clock, timeScale);
+    // default options: the quota, on the endpoint's clock
+    const limiter = new Limiter({ quota, clock });
     // The simulator counts its own 429s; a real endpoint's are counted below Tollgate.
     const counted = simulator === undefined ? countingFetch(globalThis.fetch) : undefined;
     const client = withTollgate(new OpenAI({ baseURL, apiKey, fetch: counted?.fetch }), {

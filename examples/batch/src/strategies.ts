@@ -73,7 +73,9 @@ const plainClient = (context: StrategyContext, maxRetries = 0) =>
     baseURL: context.baseURL,
     apiKey: context.apiKey,
     maxRetries,
-    ...(context.dispatcher === undefined ? {} : { fetchOptions: { dispatcher: context.dispatcher } }),
+    ...(context.dispatcher === undefined
+      ? {}
+      : { fetchOptions: { dispatcher: context.dispatcher } }),
   });
 
 /** What most people write: exponential backoff with full jitter, five attempts, on 429/5xx. */
@@ -124,8 +126,6 @@ export const tollgate: Strategy = {
     const limiter = new Limiter({
       quota: { ...context.quota, accounting: context.accounting },
       clock: context.clock,
-      ...(process.env.X_MARGIN ? { margin: { ms: Number(process.env.X_MARGIN) } } : {}),
-      ...(process.env.X_DELAY ? { packing: { maxDelayMs: Number(process.env.X_DELAY) } } : {}),
     });
     const client = withTollgate(plainClient(context), {
       limiter,

@@ -75,7 +75,7 @@ async function schedule(
 export async function scheduleQuality(): Promise<ScheduleRow[]> {
   return [
     await schedule('pacing + packing (default)', {}),
-    await schedule('head delayed up to 5 s', { packing: { maxDelayMs: 5000 } }),
+    await schedule('head delayed up to 1 s', { packing: { maxDelayMs: 1000 } }),
     await schedule('head never delayed', { packing: { maxDelayMs: 0 } }),
     await schedule('pacing only', { packing: false }),
     await schedule('packing only', { pacing: false }),

@@ -40,7 +40,7 @@ describe('buildPlan', () => {
   });
 
   it('reads packing: true, false, or bounds', () => {
-    expect(parsePacking(true)).toEqual({ lookahead: 64, maxDelayMs: 1000 });
+    expect(parsePacking(true)).toEqual({ lookahead: 64, maxDelayMs: 5000 });
     expect(parsePacking(false)).toEqual({ lookahead: 1, maxDelayMs: 0 });
     expect(parsePacking({ maxDelayMs: 0 })).toEqual({ lookahead: 64, maxDelayMs: 0 });
     expect(() => parsePacking({ lookahead: 0 })).toThrow('Limiter.packing.lookahead');

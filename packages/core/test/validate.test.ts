@@ -58,11 +58,11 @@ describe('one wording for every bad value: `<path>: must be <what>, got <value>`
     ],
     [
       () => checkStore({ admit() {}, snapshot() {} }, 'a.s'),
-      'a.s: must be a Store (admit, rebook, release, restamp, pause, throttle, snapshot), got an object without rebook, release, restamp, pause, throttle',
+      'a.s: must be a Store (admit, rebook, release, restamp, pause, throttle, widen, snapshot), got an object without rebook, release, restamp, pause, throttle, widen',
     ],
     [
       () => checkStore(undefined, 'a.s'),
-      'a.s: must be a Store (admit, rebook, release, restamp, pause, throttle, snapshot), got undefined',
+      'a.s: must be a Store (admit, rebook, release, restamp, pause, throttle, widen, snapshot), got undefined',
     ],
     [() => checkOptions([], 'a', []), 'a: must be an object, got an array'],
     [() => checkOptions({ x: 1 }, 'a', ['y', 'z']), 'a.x: unknown option (known: y, z)'],

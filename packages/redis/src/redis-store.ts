@@ -1,10 +1,10 @@
 import {
   type AdmitDecision,
   type AdmitOptions,
-  type MarginWidening,
   type Clock,
   ConfigurationError,
   InvalidArgumentError,
+  type MarginWidening,
   MemoryStore,
   type Store,
   StoreError,

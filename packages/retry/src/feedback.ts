@@ -28,6 +28,14 @@ export interface QuotaFeedbackOptions extends Pick<ClassifyOptions, 'provider' |
    * ran out). Turn off when the headers describe another quota than the limiter's. @default true
    */
   readonly headers?: boolean;
+  /**
+   * On a request-rate or token-rate refusal, also ask the limiter to widen its margin
+   * (`widenMargin: true`; see core's `margin.widen`): the limiter admitted the request, so its
+   * windows had room, and the provider counted something earlier or longer than the limiter
+   * did — network jitter, a loaded machine. Turn off when other traffic the limiter does not
+   * see shares the quota (its refusals say nothing of the margin). @default true
+   */
+  readonly widenMargin?: boolean;
 }
 
 const OPTION_KEYS = [
@@ -38,13 +46,14 @@ const OPTION_KEYS = [
   'maxPauseMs',
   'burstThrottle',
   'headers',
+  'widenMargin',
 ];
 
 /**
  * What provider answers say about the quota, for core's `limit(limiter, { feedback })`: a
  * request-rate or token-rate refusal pauses the quota until the provider's hint
  * (`retry-after-ms`, `retry-after`, `x-ratelimit-reset-*`, "try again in 6s") or for
- * `defaultPauseMs`; a burst refusal throttles it; a rate-limit header at 0 pauses it until
+ * `defaultPauseMs`, and widens the limiter's margin; a burst refusal throttles it; a rate-limit header at 0 pauses it until
  * its reset. The limiter applies the verdict for every caller sharing the quota, before the
  * answer goes up to a `retry()` layer — so the retry is admitted under it.
  *
@@ -78,26 +87,30 @@ export function quotaFeedback(
   });
   const burstThrottle = resolveBurstThrottle(options.burstThrottle);
   const readHeaders = checkBoolean(options.headers ?? true, 'quotaFeedback.headers');
+  const widenOnRate = checkBoolean(options.widenMargin ?? true, 'quotaFeedback.widenMargin');
 
   return async (outcome) => {
     const answer = outcome.ok ? outcome.response : outcome.error;
     let pauseMs = readHeaders ? headerPauseMs(answer) : 0;
     let throttle: QuotaFeedback['throttle'];
+    let widenMargin = false;
     if (!outcome.ok) {
       const body = isResponseLike(answer) ? await readResponseBody(answer) : undefined;
       const { kind, retryAfterMs } = classifier(answer, body === undefined ? {} : { body });
       if (kind === 'request-rate' || kind === 'token-rate') {
         pauseMs = Math.max(pauseMs, retryAfterMs ?? defaultPauseMs);
+        widenMargin = widenOnRate;
       } else if (kind === 'burst') {
         throttle = burstThrottle;
       }
     }
     // A hint beyond the ceiling is not trusted for longer than the ceiling.
     pauseMs = Math.ceil(Math.min(pauseMs, maxPauseMs));
-    if (pauseMs <= 0 && throttle === undefined) return undefined;
+    if (pauseMs <= 0 && throttle === undefined && !widenMargin) return undefined;
     return {
       ...(pauseMs > 0 ? { pauseMs } : {}),
       ...(throttle === undefined ? {} : { throttle }),
+      ...(widenMargin ? { widenMargin } : {}),
     };
   };
 }

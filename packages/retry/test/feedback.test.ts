@@ -21,12 +21,13 @@ describe('quotaFeedback: what a refusal says about the quota', () => {
   it('pauses for defaultPauseMs on a rate refusal without a hint (DashScope sends none)', async () => {
     expect(await verdict(refused(dashscope429('limit_requests', M.rateQuota)))).toEqual({
       pauseMs: 1_000,
+      widenMargin: true,
     });
     expect(
       await verdict(refused(dashscope429('insufficient_quota', M.allocationQuota)), {
         defaultPauseMs: 3_000,
       }),
-    ).toEqual({ pauseMs: 3_000 });
+    ).toEqual({ pauseMs: 3_000, widenMargin: true });
   });
 
   it("pauses for the provider's hint: headers, or the window's reset on OpenAI", async () => {
@@ -35,13 +36,19 @@ describe('quotaFeedback: what a refusal says about the quota', () => {
       OPENAI_BODIES.requestsPerMin,
       new Headers({ 'retry-after-ms': '1500' }),
     );
-    expect(await verdict(refused(hinted), { provider: 'openai' })).toEqual({ pauseMs: 1_500 });
+    expect(await verdict(refused(hinted), { provider: 'openai' })).toEqual({
+      pauseMs: 1_500,
+      widenMargin: true,
+    });
     const tokens = APIError.fromResponse(
       429,
       { error: { code: 'rate_limit_exceeded', type: 'tokens', message: 'Rate limit exceeded.' } },
       openaiRateLimitHeaders({ 'x-ratelimit-reset-tokens': '2.5s' }),
     );
-    expect(await verdict(refused(tokens), { provider: 'openai' })).toEqual({ pauseMs: 2_500 });
+    expect(await verdict(refused(tokens), { provider: 'openai' })).toEqual({
+      pauseMs: 2_500,
+      widenMargin: true,
+    });
   });
 
   it('pauses no longer than maxPauseMs, whatever the hint', async () => {
@@ -52,7 +59,16 @@ describe('quotaFeedback: what a refusal says about the quota', () => {
     );
     expect(await verdict(refused(long), { provider: 'openai', maxPauseMs: 20_000 })).toEqual({
       pauseMs: 20_000,
+      widenMargin: true,
     });
+  });
+
+  it('asks for a wider margin on a rate refusal only, unless told not to', async () => {
+    const rate = refused(dashscope429('limit_requests', M.rateQuota));
+    expect(await verdict(rate, { widenMargin: false, defaultPauseMs: 0 })).toBeUndefined();
+    expect(await verdict(rate, { defaultPauseMs: 0 })).toEqual({ widenMargin: true });
+    const burst = refused(dashscope429('limit_burst_rate', M.burstRate));
+    expect((await verdict(burst))?.widenMargin).toBeUndefined();
   });
 
   it('throttles on a burst refusal, as configured, or not at all', async () => {
@@ -74,7 +90,7 @@ describe('quotaFeedback: what a refusal says about the quota', () => {
 
   it("classifies with the provider's table: insufficient_quota is a TPM throttle on DashScope only", async () => {
     const error = dashscope429('insufficient_quota', M.allocationQuota);
-    expect(await verdict(refused(error))).toEqual({ pauseMs: 1_000 });
+    expect(await verdict(refused(error))).toEqual({ pauseMs: 1_000, widenMargin: true });
     expect(await verdict(refused(error), { provider: 'openai' })).toBeUndefined();
     const classifier = createClassifier({ provider: 'openai' });
     expect(await quotaFeedback({ classifier })(refused(error))).toBeUndefined();
@@ -82,7 +98,7 @@ describe('quotaFeedback: what a refusal says about the quota', () => {
 
   it('reads the body of a fetch Response it is given, leaving the response unread', async () => {
     const response = jsonResponse(429, dashscopeCompatibleBody('limit_requests', M.rateQuota));
-    expect(await verdict(refused(response))).toEqual({ pauseMs: 1_000 });
+    expect(await verdict(refused(response))).toEqual({ pauseMs: 1_000, widenMargin: true });
     expect(response.bodyUsed).toBe(false);
   });
 });
@@ -127,7 +143,10 @@ describe('quotaFeedback: rate-limit headers on any answer', () => {
         'retry-after-ms': '700',
       }),
     );
-    expect(await verdict(refused(error), { provider: 'openai' })).toEqual({ pauseMs: 9_000 });
+    expect(await verdict(refused(error), { provider: 'openai' })).toEqual({
+      pauseMs: 9_000,
+      widenMargin: true,
+    });
   });
 });
 
@@ -138,6 +157,7 @@ describe('quotaFeedback options', () => {
     [{ burstThrottle: { factor: 0 } }, 'quotaFeedback.burstThrottle.factor'],
     [{ burstThrottle: { durationMs: 0 } }, 'quotaFeedback.burstThrottle.durationMs'],
     [{ headers: 'yes' as never }, 'quotaFeedback.headers'],
+    [{ widenMargin: 1 as never }, 'quotaFeedback.widenMargin'],
     [{ pauseOnRateLimit: true } as never, 'quotaFeedback.pauseOnRateLimit'],
     [{ classifier: 3 as never }, 'quotaFeedback.classifier'],
     [{ provider: 'azure' as never }, 'classifier.provider'],

@@ -234,10 +234,15 @@ describe('retry() with core Limiter and limit()', () => {
     expect(window(snapshot, 'tokens')?.used).toBe(2 * ESTIMATE);
     expect(window(snapshot, 'tokens')?.remaining).toBe(100_000 - 2 * ESTIMATE);
 
-    // Each leaves the one-minute window a minute after its own admission.
+    // The refusal widened the margin (the windows had room): the retry was booked that much
+    // later. Each leaves the one-minute window a minute after its booking.
+    const widenedAtRetry = 20 * (1 - 1_000 / 60_000); // one default step, decaying over 60 s
+    expect(snapshot.widenedMs).toBeCloseTo(widenedAtRetry, 9);
     await clock.advance(59_000);
     expect(window(await limiter.snapshot(), 'tokens')?.used).toBe(ESTIMATE);
-    await clock.advance(1_000);
+    await clock.advance(1_000 + widenedAtRetry - 0.001);
+    expect(window(await limiter.snapshot(), 'tokens')?.used).toBe(ESTIMATE);
+    await clock.advance(0.001);
     expect(window(await limiter.snapshot(), 'tokens')?.used).toBe(0);
   });
 });

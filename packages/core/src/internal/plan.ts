@@ -8,7 +8,7 @@ const PACED_WINDOW_MAX_MS = 60_000;
 const DEFAULT_MARGIN_MS = 20;
 const DEFAULT_WIDENING: MarginWidening = { stepMs: 20, maxMs: 500, decayMs: 60_000 };
 const DEFAULT_LOOKAHEAD = 64;
-const DEFAULT_MAX_DELAY_MS = 1000;
+const DEFAULT_MAX_DELAY_MS = 5000;
 
 /** The limiter's `margin` option. */
 export interface Margin {

@@ -2,7 +2,14 @@ import { InvalidArgumentError, RequestTooLargeError, WaitAbortedError } from '..
 import type { TokenEstimate } from '../estimate.js';
 import type { QuotaFeedback, Usage } from '../permit.js';
 import type { StoreWindow } from '../store.js';
-import { checkBoolean, checkNumber, checkOptions, checkSignal, mustBe, type NumberRange } from '../validate.js';
+import {
+  checkBoolean,
+  checkNumber,
+  checkOptions,
+  checkSignal,
+  mustBe,
+  type NumberRange,
+} from '../validate.js';
 
 /** One `acquire`, validated: what it books, where it queues, how long it may wait. */
 export interface Request {
@@ -123,7 +130,8 @@ export function checkFeedback(feedback: unknown): QuotaFeedback {
     InvalidArgumentError,
   );
   if (pauseMs !== undefined) amount(pauseMs, 'feedback.pauseMs');
-  if (widenMargin !== undefined) checkBoolean(widenMargin, 'feedback.widenMargin', InvalidArgumentError);
+  if (widenMargin !== undefined)
+    checkBoolean(widenMargin, 'feedback.widenMargin', InvalidArgumentError);
   if (throttle !== undefined) {
     const { factor, durationMs } = checkOptions(
       throttle,
