@@ -43,6 +43,10 @@ export function retrying<T>(
   try {
     checkFunction(fn, 'retrying.fn', InvalidArgumentError);
     resolved = retryPolicy(policy);
+    // `retrying(fn, policy, signal)`: the signal's own properties would read as unknown options
+    if (typeof (options as Partial<AbortSignal> | null)?.aborted === 'boolean') {
+      throw new InvalidArgumentError('must be { signal }, got an AbortSignal', 'retrying.options');
+    }
     checkOptions(options, 'retrying.options', ['signal'], InvalidArgumentError);
     if (options.signal !== undefined) {
       checkSignal(options.signal, 'retrying.options.signal', InvalidArgumentError);
