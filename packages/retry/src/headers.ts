@@ -23,7 +23,8 @@ export function parseRetryAfterMs(value: string | null | undefined): number | un
  * Parses a `retry-after` value (RFC 9110 §10.2.3): either delay-seconds (`"120"`; fractions are
  * accepted, as openai-node does) or an HTTP-date (`"Wed, 21 Oct 2015 07:28:00 GMT"`, also the
  * obsolete RFC 850 and asctime forms), returned as milliseconds from `nowMs`. A date in the past
- * gives 0. Malformed values give `undefined`, never an exception.
+ * gives 0. Malformed values give `undefined`, never an exception; a `nowMs` that is not a finite
+ * number is the caller's mistake, and throws `InvalidArgumentError`.
  *
  * @example
  * parseRetryAfter('2', Date.now()); // 2000

@@ -79,7 +79,7 @@ export function createScaledClock(
     setTimeout: (callback, ms) => {
       const timer: Timer = { handle: undefined };
       // NaN (or a negative delay) is "at once", as for the global setTimeout
-      arm(timer, callback, now() + (ms > 0 ? ms : 0));
+      arm(timer, callback, now() + Math.max(0, ms || 0));
       return timer;
     },
     clearTimeout: (handle) => {
