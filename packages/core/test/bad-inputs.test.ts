@@ -3,8 +3,12 @@
  * error (or event) it gets there. The README's "Bad input" table is these rows, checked cell
  * for cell by the last test, so the table and the behaviour cannot drift apart.
  */
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import {
+  type BadInputRow,
+  type ErrorClass,
+  walkBadInputs,
+} from '../../../test-support/bad-inputs.js';
 import {
   type Call,
   ConfigurationError,
@@ -22,31 +26,13 @@ import {
   pipeline,
   RequestTooLargeError,
   run,
-  type TollgateError,
   type TollgateErrorCode,
   WaitAbortedError,
 } from '../src/index.js';
 import { createFakeClock } from '../src/testing.js';
 
-type TollgateErrorClass = abstract new (...args: never[]) => TollgateError;
-
-interface Row {
-  readonly entry: string;
-  readonly input: string;
-  /** How the error arrives: thrown at the call, as the returned promise's rejection, or as the limiter's `error` event. */
-  readonly via: 'throws' | 'rejects' | 'error event';
-  /** The error's class; `undefined`: the failure of the user's own function, as it is. */
-  readonly error: TollgateErrorClass | undefined;
-  /** What its message begins with: the option or argument at fault. */
-  readonly message: string;
-  /** Run first, when the input needs something to act on (a permit). */
-  readonly prepare?: () => Promise<Permit>;
-  /** Provokes it; an `error event` row resolves to the event's error. */
-  readonly act: (prepared: Permit) => unknown;
-}
-
 /** The code of each error class, as the README's errors table gives it. */
-const CODES = new Map<TollgateErrorClass, TollgateErrorCode>([
+const CODES = new Map<ErrorClass, TollgateErrorCode>([
   [ConfigurationError, 'TOLLGATE_CONFIGURATION'],
   [InvalidArgumentError, 'TOLLGATE_INVALID_ARGUMENT'],
   [RequestTooLargeError, 'TOLLGATE_REQUEST_TOO_LARGE'],
@@ -80,7 +66,7 @@ async function errorEventOf(options: Parameters<typeof limit>[1], fail?: Error):
   return errors[0];
 }
 
-const rows: ReadonlyArray<Row> = [
+const rows: ReadonlyArray<BadInputRow<Permit>> = [
   // construction
   {
     entry: '`new Limiter(options)`',
@@ -609,69 +595,6 @@ const rows: ReadonlyArray<Row> = [
   },
 ];
 
-/** What happened: how the error arrived, and the error. */
-async function outcomeOf(row: Row): Promise<{ via: Row['via'] | 'nothing'; error: unknown }> {
-  const prepared = (await row.prepare?.()) as Permit;
-  let result: unknown;
-  try {
-    result = row.act(prepared);
-  } catch (error) {
-    return { via: 'throws', error };
-  }
-  if (row.via === 'error event') return { via: 'error event', error: await result };
-  try {
-    await result;
-  } catch (error) {
-    return { via: 'rejects', error };
-  }
-  return { via: 'nothing', error: undefined };
-}
-
 describe('every bad input gets a typed error at its point of entry', () => {
-  it.each(rows)('$entry: $input', async (row) => {
-    const { via, error } = await outcomeOf(row);
-    expect(via).toBe(row.via);
-    expect(error).toBeInstanceOf(row.error ?? Error);
-    expect((error as Error).message.startsWith(row.message), (error as Error).message).toBe(true);
-    if (row.error !== undefined) expect((error as TollgateError).code).toBe(CODES.get(row.error));
-  });
-
-  it("the README's bad-input table is these rows", () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const section = readme.split('\n## Bad input\n')[1]?.split('\n## ')[0] ?? '';
-    const table = section
-      .split('\n')
-      .filter((line) => line.startsWith('|'))
-      .slice(2) // the header and its rule
-      .map((line) =>
-        line
-          .slice(1, -1)
-          .split(' | ')
-          .map((cell) => cell.trim()),
-      );
-    const expected = rows.map((row) => [
-      row.entry,
-      row.input,
-      row.via,
-      row.error === undefined ? 'its own' : `\`${row.error.name}\``,
-      row.error === undefined ? '—' : `\`${CODES.get(row.error)}\``,
-      `\`${row.message}\``,
-    ]);
-    if (process.env.PRINT_BAD_INPUTS === '1') console.log(markdownTable(expected));
-    expect(table).toEqual(expected);
-  });
+  walkBadInputs(rows, { readme: new URL('../README.md', import.meta.url), codes: CODES });
 });
-
-/** The rows as an aligned Markdown table, for the README (`PRINT_BAD_INPUTS=1`). */
-function markdownTable(rows: ReadonlyArray<ReadonlyArray<string>>): string {
-  const header = ['entry point', 'bad input', 'how', 'error', 'code', 'message begins'];
-  const all = [header, ...rows];
-  const widths = header.map((_, column) => Math.max(...all.map((row) => [...row[column]!].length)));
-  const line = (row: ReadonlyArray<string>) =>
-    `| ${row.map((cell, column) => cell + ' '.repeat(widths[column]! - [...cell].length)).join(' | ')} |`;
-  return [
-    line(header),
-    `| ${widths.map((width) => '-'.repeat(width)).join(' | ')} |`,
-    ...rows.map(line),
-  ].join('\n');
-}

@@ -4,11 +4,11 @@
  * caller gets it, the error's class, its `code` and its message. A row without a run, or a
  * run without a row, fails too.
  */
-import { readFileSync } from 'node:fs';
 import { isTollgateError, Limiter } from '@tollgate/core';
 import { presets } from '@tollgate/simulator';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { readmeTable } from '../../../test-support/bad-inputs.js';
 import {
   type TollgateCallOptions,
   type TollgateFetchOptions,
@@ -136,16 +136,8 @@ interface Row {
 
 /** The rows of the README's table under `## Bad input`. */
 function tableRows(): Row[] {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const section = readme.split(/^## /m).find((part) => part.startsWith('Bad input\n'));
-  if (section === undefined) throw new Error('README has no "## Bad input" section');
-  const lines = section.split('\n').filter((line) => line.startsWith('|'));
   const unquote = (cell: string) => cell.replace(/^`(.*)`$/, '$1');
-  return lines.slice(2).map((line) => {
-    const cells = line
-      .slice(1, -1)
-      .split(/(?<!\\)\|/)
-      .map((cell) => cell.trim().replaceAll('\\|', '|'));
+  return readmeTable(new URL('../README.md', import.meta.url)).map((cells) => {
     const [entry = '', input = '', gets = '', errorClass = '', code = '', message = ''] = cells;
     return {
       key: `${unquote(entry)} | ${input}`,

@@ -14,7 +14,7 @@ import {
   type Ticket,
 } from '@tollgate/core';
 import {
-  checkFunction,
+  checkClock,
   checkName,
   checkNumber,
   checkOneOf,
@@ -22,6 +22,7 @@ import {
   mustBe,
 } from '@tollgate/core/validate';
 import type { Cluster, Redis } from 'ioredis';
+import { checkPlan } from './internal/check.js';
 import {
   blockedByName,
   packDoubles,
@@ -132,11 +133,10 @@ export class RedisStore implements Store {
         'RedisStore.client',
       );
     }
-    if (clock !== undefined)
-      checkFunction((clock as Partial<Clock> | null)?.now, 'RedisStore.clock.now');
     this.client = client;
     this.prefix = checkName(options.prefix ?? 'tollgate', 'RedisStore.prefix');
-    this.clock = clock;
+    // the whole Clock: the in-memory fallback keeps its timers on it
+    this.clock = clock === undefined ? undefined : checkClock(clock, 'RedisStore.clock');
     this.commandTimeoutMs = checkNumber(
       options.commandTimeoutMs ?? 500,
       'RedisStore.commandTimeoutMs',
@@ -168,6 +168,10 @@ export class RedisStore implements Store {
     costs: ReadonlyArray<number>,
     options?: AdmitOptions,
   ): Promise<AdmitDecision> {
+    checkCall(key, plan);
+    if (!Array.isArray(costs)) {
+      throw new InvalidArgumentError(mustBe('an array of token counts', costs), 'costs');
+    }
     for (let index = 0; index < costs.length; index++) {
       const cost = costs[index];
       // tested before any message is worded: this runs for every candidate of every decision
@@ -198,6 +202,8 @@ export class RedisStore implements Store {
   }
 
   async rebook(key: string, plan: StorePlan, ticket: Ticket, tokens: number): Promise<void> {
+    checkCall(key, plan);
+    checkTicket(ticket);
     checkNumber(tokens, 'tokens', { min: 0 }, InvalidArgumentError);
     const memoryTicket = this.memoryTicket(ticket);
     if (memoryTicket !== undefined) {
@@ -208,6 +214,8 @@ export class RedisStore implements Store {
   }
 
   async release(key: string, plan: StorePlan, ticket: Ticket): Promise<void> {
+    checkCall(key, plan);
+    checkTicket(ticket);
     const memoryTicket = this.memoryTicket(ticket);
     if (memoryTicket !== undefined) {
       this.fallbackStore?.release(key, this.scaled(plan), memoryTicket);
@@ -217,6 +225,8 @@ export class RedisStore implements Store {
   }
 
   async restamp(key: string, plan: StorePlan, ticket: Ticket, tokens: number): Promise<Ticket> {
+    checkCall(key, plan);
+    checkTicket(ticket);
     if (!(typeof tokens === 'number' && tokens >= 0 && tokens < Number.POSITIVE_INFINITY)) {
       checkNumber(tokens, 'tokens', { min: 0 }, InvalidArgumentError);
     }
@@ -228,26 +238,41 @@ export class RedisStore implements Store {
     return parseInstant(await this.settle(key, plan, 'restamp', [Number(ticket), tokens]));
   }
 
-  pause(key: string, plan: StorePlan, durationMs: number): Promise<number> {
+  async pause(key: string, plan: StorePlan, durationMs: number): Promise<number> {
+    checkCall(key, plan);
+    checkNumber(durationMs, 'durationMs', { min: 0 }, InvalidArgumentError);
     return this.run(key, plan, 'pause', [durationMs], parseInstant, (memory, scaled) =>
       memory.pause(key, scaled, durationMs),
     );
   }
 
-  throttle(key: string, plan: StorePlan, factor: number, durationMs: number): Promise<number> {
+  async throttle(
+    key: string,
+    plan: StorePlan,
+    factor: number,
+    durationMs: number,
+  ): Promise<number> {
+    checkCall(key, plan);
+    checkNumber(factor, 'factor', { above: 0, max: 1 }, InvalidArgumentError);
+    checkNumber(durationMs, 'durationMs', { min: 0 }, InvalidArgumentError);
     return this.run(key, plan, 'throttle', [factor, durationMs], parseInstant, (memory, scaled) =>
       memory.throttle(key, scaled, factor, durationMs),
     );
   }
 
-  widen(key: string, plan: StorePlan, widening: MarginWidening): Promise<number> {
+  async widen(key: string, plan: StorePlan, widening: MarginWidening): Promise<number> {
+    checkCall(key, plan);
     const { stepMs, maxMs, decayMs } = widening;
+    checkNumber(stepMs, 'widening.stepMs', { above: 0 }, InvalidArgumentError);
+    checkNumber(decayMs, 'widening.decayMs', { above: 0 }, InvalidArgumentError);
+    checkNumber(maxMs, 'widening.maxMs', { above: 0, max: decayMs }, InvalidArgumentError);
     return this.run(key, plan, 'widen', [stepMs, maxMs, decayMs], parseInstant, (memory, scaled) =>
       memory.widen(key, scaled, widening),
     );
   }
 
-  snapshot(key: string, plan: StorePlan): Promise<StoreSnapshot> {
+  async snapshot(key: string, plan: StorePlan): Promise<StoreSnapshot> {
+    checkCall(key, plan);
     return this.run(
       key,
       plan,
@@ -410,6 +435,23 @@ export class RedisStore implements Store {
     if (typeof ticket !== 'string' || !ticket.startsWith(MEMORY_TICKET)) return undefined;
     return Number(ticket.slice(MEMORY_TICKET.length));
   }
+}
+
+/** What every call names: a non-empty `key` and a plan. */
+function checkCall(key: string, plan: StorePlan): void {
+  checkName(key, 'key', InvalidArgumentError);
+  checkPlan(plan);
+}
+
+/** A ticket this store issued: a number from Redis, `m:<number>` from the in-memory fallback. */
+function checkTicket(ticket: Ticket): void {
+  const ours =
+    (typeof ticket === 'number' && Number.isFinite(ticket)) ||
+    (typeof ticket === 'string' &&
+      ticket.startsWith(MEMORY_TICKET) &&
+      ticket.length > MEMORY_TICKET.length &&
+      Number.isFinite(Number(ticket.slice(MEMORY_TICKET.length))));
+  if (!ours) throw new InvalidArgumentError(mustBe('a ticket of this store', ticket), 'ticket');
 }
 
 function parsePolicy(policy: UnavailabilityPolicy): number | undefined {

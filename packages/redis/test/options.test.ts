@@ -26,7 +26,7 @@ describe('RedisStore options', () => {
     ['a client that is not ioredis', { client: {} }, 'RedisStore.client'],
     ['an unknown option', { client, ttl: 5 }, 'RedisStore.ttl'],
     ['an empty prefix', { client, prefix: '' }, 'RedisStore.prefix'],
-    ['a clock without now()', { client, clock: {} }, 'RedisStore.clock.now'],
+    ['a clock without now()', { client, clock: {} }, 'RedisStore.clock'],
     ['a zero timeout', { client, commandTimeoutMs: 0 }, 'RedisStore.commandTimeoutMs'],
     ['an infinite timeout', { client, commandTimeoutMs: Infinity }, 'RedisStore.commandTimeoutMs'],
     ['an unknown policy', { client, onUnavailable: 'fail-open' }, 'RedisStore.onUnavailable'],

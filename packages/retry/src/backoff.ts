@@ -2,7 +2,7 @@
  * `@tollgate/retry/backoff`: the schedules a policy waits on when the server gives no hint.
  * `exponentialFullJitter()` is the default; any `(retry, previousMs) => number` is a backoff.
  */
-import { ConfigurationError } from '@tollgate/core';
+import { ConfigurationError, InvalidArgumentError } from '@tollgate/core';
 import { checkFunction, checkNumber, checkOptions } from '@tollgate/core/validate';
 
 /**
@@ -136,6 +136,9 @@ function nonNegative(value: number | undefined, fallback: number, option: string
   return checkNumber(value ?? fallback, option, { min: 0 });
 }
 
+/** `random`, each draw checked to be in [0, 1): a draw outside would stretch the delay past its range. */
 function randomSource(random: (() => number) | undefined, option: string): () => number {
-  return random === undefined ? Math.random : checkFunction(random, option);
+  if (random === undefined) return Math.random;
+  checkFunction(random, option);
+  return () => checkNumber(random(), `${option}()`, { min: 0, below: 1 }, InvalidArgumentError);
 }

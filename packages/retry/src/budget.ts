@@ -56,6 +56,7 @@ export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
   );
   const clock = options.clock ?? Date;
   checkFunction((clock as Partial<typeof clock> | null)?.now, 'retryBudget.clock.now');
+  checkNumber(clock.now(), 'retryBudget.clock.now()');
 
   const bucketMs = windowMs / BUCKETS;
   const floor = (minPerSecond * windowMs) / 1000;

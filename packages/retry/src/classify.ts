@@ -1,7 +1,9 @@
-import { ConfigurationError } from '@tollgate/core';
+import { ConfigurationError, InvalidArgumentError } from '@tollgate/core';
 import {
+  type CheckError,
   checkBoolean,
   checkFunction,
+  checkNumber,
   checkOneOf,
   checkOptions,
   mustBe,
@@ -24,6 +26,7 @@ import { PRESETS, type PresetRule } from './internal/presets.js';
 import { type HeadersLike, readHeader } from './internal/read-header.js';
 
 const RULE_KEYS = ['kind', 'retryable', 'provider', 'status', 'code', 'type', 'message', 'test'];
+const CONTEXT_KEYS = ['body', 'bodyConsumed', 'now'];
 const TRY_AGAIN_IN = /try again in ((?:\d+(?:\.\d+)?(?:ns|us|µs|μs|ms|s|m|h))+)/i;
 
 /**
@@ -38,11 +41,28 @@ export function createClassifier(
   options: Pick<ClassifyOptions, 'provider' | 'rules'> = {},
 ): Classifier {
   checkOptions(options, 'classifier', ['provider', 'rules']);
-  const provider = checkOneOf(options.provider ?? 'generic', 'classifier.provider', PROVIDERS);
-  const rules = compileRules(options.rules ?? [], provider);
+  return buildClassifier(options, 'classifier');
+}
+
+/**
+ * The classifier of `options` (checked: `provider` and `rules`), its faults reported under
+ * `path` as `error`: a `ConfigurationError` for a classifier or policy being built, an
+ * `InvalidArgumentError` for `classify()`'s options.
+ */
+export function buildClassifier(
+  options: {
+    readonly provider?: Provider | undefined;
+    readonly rules?: ReadonlyArray<ClassificationRule> | undefined;
+  },
+  path: string,
+  error: CheckError = ConfigurationError,
+): Classifier {
+  const provider = checkOneOf(options.provider ?? 'generic', `${path}.provider`, PROVIDERS, error);
+  const rules = compileRules(options.rules ?? [], provider, `${path}.rules`, error);
   const table = PRESETS[provider];
 
   return (input, context = {}) => {
+    checkContext(context, 'context', CONTEXT_KEYS);
     const raw = extractFacts(input, context.body);
     const headers = raw.headers;
     const facts: ErrorFacts = {
@@ -85,6 +105,28 @@ export function createClassifier(
 }
 
 /**
+ * The `classifier` option of a policy or feedback, or one built from its `provider` and
+ * `rules` (faults named under `path`): never both.
+ */
+export function classifierOption(
+  options: {
+    readonly provider?: Provider | undefined;
+    readonly rules?: ReadonlyArray<ClassificationRule> | undefined;
+    readonly classifier?: Classifier | undefined;
+  },
+  path: string,
+): Classifier {
+  if (options.classifier === undefined) return buildClassifier(options, path);
+  if (options.provider !== undefined || options.rules !== undefined) {
+    throw new ConfigurationError(
+      'give either a classifier or provider/rules, not both',
+      `${path}.classifier`,
+    );
+  }
+  return checkFunction(options.classifier, `${path}.classifier`);
+}
+
+/**
  * Classifies an error or response: openai-node's `APIError` (status, code, type, headers),
  * a fetch `Response` (status and headers; pass `body`, or use {@link classifyResponse}), plain
  * `{ status, body, headers }` objects, and network errors (Node `ECONNRESET`, `ENOTFOUND`,
@@ -94,8 +136,8 @@ export function createClassifier(
  * classify(error, 'dashscope'); // { kind: 'burst', retryable: true, code: 'limit_burst_rate', … }
  */
 export function classify(input: unknown, options?: Provider | ClassifyOptions): Classification {
-  const { provider, rules, ...context } = normalize(options);
-  return createClassifier(classifierOptions(provider, rules))(input, context);
+  const { provider, rules, ...context } = normalize(options, 'classify');
+  return buildClassifier({ provider, rules }, 'classify', InvalidArgumentError)(input, context);
 }
 
 /**
@@ -109,9 +151,10 @@ export async function classifyResponse(
   response: Response,
   options?: Provider | ClassifyOptions,
 ): Promise<Classification> {
-  const { provider, rules, body, ...context } = normalize(options);
+  const { provider, rules, body, ...context } = normalize(options, 'classifyResponse');
+  const classifier = buildClassifier({ provider, rules }, 'classifyResponse', InvalidArgumentError);
   const read = body ?? (isResponseLike(response) ? await readResponseBody(response) : undefined);
-  return createClassifier(classifierOptions(provider, rules))(response, {
+  return classifier(response, {
     ...context,
     ...(read === undefined ? {} : { body: read }),
   });
@@ -123,6 +166,9 @@ export async function classifyResponse(
  * (or an unparsable URL) is `generic`. A convenience: set `provider` yourself when you know it.
  */
 export function detectProvider(baseURL: string | URL): Provider {
+  if (typeof baseURL !== 'string' && !(baseURL instanceof URL)) {
+    throw new InvalidArgumentError(mustBe('a string or a URL', baseURL), 'baseURL');
+  }
   let host: string;
   try {
     host = new URL(baseURL).hostname.toLowerCase();
@@ -143,23 +189,28 @@ interface CompiledRule {
 function compileRules(
   rules: ReadonlyArray<ClassificationRule>,
   provider: Provider,
+  rulesPath: string,
+  error: CheckError,
 ): CompiledRule[] {
-  if (!Array.isArray(rules)) {
-    throw new ConfigurationError(mustBe('an array', rules), 'classifier.rules');
-  }
+  if (!Array.isArray(rules)) throw new error(mustBe('an array', rules), rulesPath);
   return rules.map((rule: ClassificationRule, index) => {
-    const path = `classifier.rules[${index}]`;
-    checkOptions(rule, path, RULE_KEYS);
-    checkOneOf(rule.kind, `${path}.kind`, ERROR_KINDS);
-    if (rule.retryable !== undefined) checkBoolean(rule.retryable, `${path}.retryable`);
-    const providers = list(rule.provider, `${path}.provider`, (p) => PROVIDERS.includes(p));
-    const statuses = list(rule.status, `${path}.status`, (s) => Number.isInteger(s));
-    const codes = list(rule.code, `${path}.code`, (c) => typeof c === 'string');
-    const types = list(rule.type, `${path}.type`, (t) => typeof t === 'string');
+    const path = `${rulesPath}[${index}]`;
+    checkOptions(rule, path, RULE_KEYS, error);
+    checkOneOf(rule.kind, `${path}.kind`, ERROR_KINDS, error);
+    if (rule.retryable !== undefined) checkBoolean(rule.retryable, `${path}.retryable`, error);
+    const list = <T>(
+      value: T | ReadonlyArray<T> | undefined,
+      name: string,
+      valid: (item: T) => boolean,
+    ) => listOf(value, `${path}.${name}`, valid, error);
+    const providers = list(rule.provider, 'provider', (p) => PROVIDERS.includes(p));
+    const statuses = list(rule.status, 'status', (s) => Number.isInteger(s));
+    const codes = list(rule.code, 'code', (c) => typeof c === 'string');
+    const types = list(rule.type, 'type', (t) => typeof t === 'string');
     if (rule.message !== undefined && !(rule.message instanceof RegExp)) {
-      throw new ConfigurationError(mustBe('a RegExp', rule.message), `${path}.message`);
+      throw new error(mustBe('a RegExp', rule.message), `${path}.message`);
     }
-    if (rule.test !== undefined) checkFunction(rule.test, `${path}.test`);
+    if (rule.test !== undefined) checkFunction(rule.test, `${path}.test`, error);
     // A global or sticky RegExp remembers lastIndex between tests; use a stateless copy.
     const message =
       rule.message === undefined
@@ -173,7 +224,7 @@ function compileRules(
       message === undefined &&
       test === undefined
     ) {
-      throw new ConfigurationError('needs at least one of status, code, type, message, test', path);
+      throw new error('needs at least one of status, code, type, message, test', path);
     }
     const applies = providers === undefined || providers.includes(provider);
     return {
@@ -191,15 +242,16 @@ function compileRules(
   });
 }
 
-function list<T>(
+function listOf<T>(
   value: T | ReadonlyArray<T> | undefined,
   option: string,
   valid: (item: T) => boolean,
+  error: CheckError,
 ): ReadonlyArray<T> | undefined {
   if (value === undefined) return undefined;
   const items: ReadonlyArray<T> = Array.isArray(value) ? value : [value as T];
   if (items.length === 0 || !items.every(valid)) {
-    throw new ConfigurationError(mustBe('a non-empty list of valid values', value), option);
+    throw new error(mustBe('a non-empty list of valid values', value), option);
   }
   return items;
 }
@@ -237,18 +289,26 @@ function retryHint(
   return undefined;
 }
 
-function normalize(options: Provider | ClassifyOptions | undefined): ClassifyOptions {
+/** `classify()`'s second argument as options: a provider's name stands for `{ provider }`. */
+function normalize(options: Provider | ClassifyOptions | undefined, path: string): ClassifyOptions {
   if (options === undefined) return {};
   if (typeof options === 'string') return { provider: options };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(mustBe('a provider or classify options', options), path);
+  }
+  checkContext(options, path, ['provider', 'rules', ...CONTEXT_KEYS]);
   return options;
 }
 
-function classifierOptions(
-  provider: Provider | undefined,
-  rules: ReadonlyArray<ClassificationRule> | undefined,
-): Pick<ClassifyOptions, 'provider' | 'rules'> {
-  return {
-    ...(provider === undefined ? {} : { provider }),
-    ...(rules === undefined ? {} : { rules }),
-  };
+/** A call's context: only `known` keys, `bodyConsumed` a boolean, `now` a finite number. */
+function checkContext(
+  context: Pick<ClassifyOptions, 'bodyConsumed' | 'now'>,
+  path: string,
+  known: ReadonlyArray<string>,
+): void {
+  checkOptions(context, path, known, InvalidArgumentError);
+  if (context.bodyConsumed !== undefined) {
+    checkBoolean(context.bodyConsumed, `${path}.bodyConsumed`, InvalidArgumentError);
+  }
+  if (context.now !== undefined) checkNumber(context.now, `${path}.now`, {}, InvalidArgumentError);
 }

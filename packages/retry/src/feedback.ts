@@ -1,8 +1,9 @@
 import type { CallOutcome, QuotaFeedback } from '@tollgate/core';
-import { checkBoolean, checkFunction, checkNumber, checkOptions } from '@tollgate/core/validate';
+import { checkBoolean, checkNumber, checkOptions } from '@tollgate/core/validate';
 import type { Classifier, ClassifyOptions } from './classification.js';
-import { createClassifier } from './classify.js';
+import { classifierOption } from './classify.js';
 import { parseRateLimitHeaders } from './headers.js';
+import { checkClassification } from './internal/check.js';
 import { extractFacts, isResponseLike, readResponseBody } from './internal/facts.js';
 
 /** Options of {@link quotaFeedback}. */
@@ -67,13 +68,7 @@ export function quotaFeedback(
   options: QuotaFeedbackOptions = {},
 ): (outcome: CallOutcome<unknown>) => Promise<QuotaFeedback | undefined> {
   checkOptions(options, 'quotaFeedback', OPTION_KEYS);
-  const classifier =
-    options.classifier === undefined
-      ? createClassifier({
-          ...(options.provider === undefined ? {} : { provider: options.provider }),
-          ...(options.rules === undefined ? {} : { rules: options.rules }),
-        })
-      : checkFunction(options.classifier, 'quotaFeedback.classifier');
+  const classifier = classifierOption(options, 'quotaFeedback');
   const defaultPauseMs = checkNumber(
     options.defaultPauseMs ?? 1_000,
     'quotaFeedback.defaultPauseMs',
@@ -96,7 +91,10 @@ export function quotaFeedback(
     let widenMargin = false;
     if (!outcome.ok) {
       const body = isResponseLike(answer) ? await readResponseBody(answer) : undefined;
-      const { kind, retryAfterMs } = classifier(answer, body === undefined ? {} : { body });
+      const { kind, retryAfterMs } = checkClassification(
+        classifier(answer, body === undefined ? {} : { body }),
+        'quotaFeedback.classifier(answer)',
+      );
       if (kind === 'request-rate' || kind === 'token-rate') {
         pauseMs = Math.max(pauseMs, retryAfterMs ?? defaultPauseMs);
         widenMargin = widenOnRate;

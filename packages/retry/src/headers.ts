@@ -1,8 +1,12 @@
 /**
  * `@tollgate/retry/headers`: the parsers behind classification's retry hints and the quota
- * feedback, for code that reads provider headers itself. Every parser ignores malformed input
- * (returns `undefined`) and never throws.
+ * feedback, for code that reads provider headers itself. Every parser ignores a malformed
+ * header value (returns `undefined`): what a provider sends is never an error. What the caller
+ * passes is checked: `headers` that are not an object, a `nowMs` that is not a finite number,
+ * or an unknown option throw core's `InvalidArgumentError`.
  */
+import { InvalidArgumentError } from '@tollgate/core';
+import { checkNumber, checkOneOf, checkOptions, mustBe } from '@tollgate/core/validate';
 import { type HeadersLike, readHeader } from './internal/read-header.js';
 
 export type { HeadersLike } from './internal/read-header.js';
@@ -19,7 +23,8 @@ export function parseRetryAfterMs(value: string | null | undefined): number | un
  * Parses a `retry-after` value (RFC 9110 §10.2.3): either delay-seconds (`"120"`; fractions are
  * accepted, as openai-node does) or an HTTP-date (`"Wed, 21 Oct 2015 07:28:00 GMT"`, also the
  * obsolete RFC 850 and asctime forms), returned as milliseconds from `nowMs`. A date in the past
- * gives 0. Malformed values give `undefined`, never an exception.
+ * gives 0. Malformed values give `undefined`, never an exception; a `nowMs` that is not a finite
+ * number is the caller's mistake, and throws `InvalidArgumentError`.
  *
  * @example
  * parseRetryAfter('2', Date.now()); // 2000
@@ -28,6 +33,7 @@ export function parseRetryAfter(
   value: string | null | undefined,
   nowMs: number,
 ): number | undefined {
+  checkNumber(nowMs, 'nowMs', {}, InvalidArgumentError);
   const seconds = parseDecimal(value);
   if (seconds !== undefined) return seconds * 1000;
   const date = parseHttpDate(value);
@@ -79,6 +85,7 @@ export function parseGoDuration(value: string | null | undefined): number | unde
 
 /** Which rate-limit window's reset to read from OpenAI's `x-ratelimit-reset-*` headers. */
 export type RateLimitWindow = 'requests' | 'tokens';
+const WINDOWS: ReadonlyArray<RateLimitWindow> = ['requests', 'tokens'];
 
 export interface RetryAfterOptions {
   /** The instant `retry-after` HTTP-dates are measured from. @default Date.now() */
@@ -103,13 +110,20 @@ export function retryAfterFromHeaders(
   headers: HeadersLike | null | undefined,
   options: RetryAfterOptions = {},
 ): number | undefined {
-  if (headers === null || headers === undefined) return undefined;
+  checkOptions(options, 'retryAfterFromHeaders.options', ['now', 'window'], InvalidArgumentError);
+  if (options.window !== undefined) {
+    checkOneOf(
+      options.window,
+      'retryAfterFromHeaders.options.window',
+      WINDOWS,
+      InvalidArgumentError,
+    );
+  }
+  if (!checkHeaders(headers, 'retryAfterFromHeaders.headers')) return undefined;
   const fromMs = parseRetryAfterMs(readHeader(headers, 'retry-after-ms'));
   if (fromMs !== undefined) return fromMs;
-  const fromRetryAfter = parseRetryAfter(
-    readHeader(headers, 'retry-after'),
-    options.now ?? Date.now(),
-  );
+  const now = options.now ?? Date.now();
+  const fromRetryAfter = parseRetryAfter(readHeader(headers, 'retry-after'), now);
   if (fromRetryAfter !== undefined) return fromRetryAfter;
   if (options.window === undefined) return undefined;
   return parseGoDuration(readHeader(headers, `x-ratelimit-reset-${options.window}`));
@@ -134,7 +148,7 @@ export interface RateLimitHeaders {
 export function parseRateLimitHeaders(
   headers: HeadersLike | null | undefined,
 ): RateLimitHeaders | undefined {
-  if (headers === null || headers === undefined) return undefined;
+  if (!checkHeaders(headers, 'parseRateLimitHeaders.headers')) return undefined;
   const result: {
     -readonly [K in keyof RateLimitHeaders]: RateLimitHeaders[K];
   } = {};
@@ -149,6 +163,18 @@ export function parseRateLimitHeaders(
   set('resetRequestsMs', parseGoDuration(readHeader(headers, 'x-ratelimit-reset-requests')));
   set('resetTokensMs', parseGoDuration(readHeader(headers, 'x-ratelimit-reset-tokens')));
   return Object.keys(result).length === 0 ? undefined : result;
+}
+
+/** False for absent headers; throws for a value that cannot be headers at all (a string, say). */
+function checkHeaders(headers: unknown, path: string): headers is HeadersLike {
+  if (headers === null || headers === undefined) return false;
+  if (typeof headers !== 'object') {
+    throw new InvalidArgumentError(
+      mustBe('headers (a Headers, an object with get(), or a record)', headers),
+      path,
+    );
+  }
+  return true;
 }
 
 const DECIMAL = /^\d+(?:\.\d+)?$/;

@@ -9,7 +9,8 @@ import {
 import { type Backoff, exponentialFullJitter } from './backoff.js';
 import { type RetryBudget, retryBudget } from './budget.js';
 import type { Classification, ClassificationRule, Classifier, Provider } from './classification.js';
-import { createClassifier } from './classify.js';
+import { classifierOption } from './classify.js';
+import { checkBudget } from './internal/check.js';
 
 /** Passed to `onRetry` before each sleep. */
 export interface RetryEvent {
@@ -169,30 +170,12 @@ export function retryPolicy(options: RetryPolicyOptions | RetryPolicy = {}): Ret
     },
   );
 
-  if (
-    options.classifier !== undefined &&
-    (options.provider !== undefined || options.rules !== undefined)
-  ) {
-    throw new ConfigurationError(
-      'give either a classifier or provider/rules, not both',
-      option('classifier'),
-    );
-  }
-  const classifier =
-    options.classifier === undefined
-      ? createClassifierAt(options.provider, options.rules)
-      : checkFunction(options.classifier, option('classifier'));
+  const classifier = classifierOption(options, 'retryPolicy');
 
   const clock = checkClock(options.clock ?? systemClock, option('clock'));
   let budget: RetryBudget | undefined;
   if (options.budget === undefined) budget = retryBudget({ clock });
-  else if (options.budget !== false) {
-    checkFunction(
-      (options.budget as Partial<RetryBudget> | null)?.tryAcquireRetry,
-      option('budget.tryAcquireRetry'),
-    );
-    budget = options.budget;
-  }
+  else if (options.budget !== false) budget = checkBudget(options.budget, option('budget'));
 
   const onRetry =
     options.onRetry === undefined ? undefined : checkFunction(options.onRetry, option('onRetry'));
@@ -219,15 +202,4 @@ export function retryPolicy(options: RetryPolicyOptions | RetryPolicy = {}): Ret
 /** True for a policy built by {@link retryPolicy} (by any copy of this package). */
 export function isRetryPolicy(value: unknown): value is RetryPolicy {
   return typeof value === 'object' && value !== null && POLICY_BRAND in value;
-}
-
-function createClassifierAt(
-  provider: Provider | undefined,
-  rules: ReadonlyArray<ClassificationRule> | undefined,
-): Classifier {
-  // Errors name the option as `classifier.provider` / `classifier.rules[i]…`.
-  return createClassifier({
-    ...(provider === undefined ? {} : { provider }),
-    ...(rules === undefined ? {} : { rules }),
-  });
 }

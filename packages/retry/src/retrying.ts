@@ -1,4 +1,5 @@
-import { checkFunction, checkSignal } from '@tollgate/core/validate';
+import { InvalidArgumentError } from '@tollgate/core';
+import { checkFunction, checkOptions, checkSignal } from '@tollgate/core/validate';
 import { execute } from './internal/engine.js';
 import { anySignal } from './internal/signals.js';
 import { type RetryPolicy, type RetryPolicyOptions, retryPolicy } from './policy.js';
@@ -40,9 +41,16 @@ export function retrying<T>(
 ): Promise<T> {
   let resolved: RetryPolicy;
   try {
-    checkFunction(fn, 'retrying.fn');
+    checkFunction(fn, 'retrying.fn', InvalidArgumentError);
     resolved = retryPolicy(policy);
-    if (options.signal !== undefined) checkSignal(options.signal, 'retrying.signal');
+    // `retrying(fn, policy, signal)`: the signal's own properties would read as unknown options
+    if (typeof (options as Partial<AbortSignal> | null)?.aborted === 'boolean') {
+      throw new InvalidArgumentError('must be { signal }, got an AbortSignal', 'retrying.options');
+    }
+    checkOptions(options, 'retrying.options', ['signal'], InvalidArgumentError);
+    if (options.signal !== undefined) {
+      checkSignal(options.signal, 'retrying.options.signal', InvalidArgumentError);
+    }
   } catch (error) {
     return Promise.reject(error);
   }

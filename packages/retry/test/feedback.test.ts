@@ -160,7 +160,7 @@ describe('quotaFeedback options', () => {
     [{ widenMargin: 1 as never }, 'quotaFeedback.widenMargin'],
     [{ pauseOnRateLimit: true } as never, 'quotaFeedback.pauseOnRateLimit'],
     [{ classifier: 3 as never }, 'quotaFeedback.classifier'],
-    [{ provider: 'azure' as never }, 'classifier.provider'],
+    [{ provider: 'azure' as never }, 'quotaFeedback.provider'],
   ])('rejects %j, naming the option', (options, option) => {
     expect(() => quotaFeedback(options)).toThrow(ConfigurationError);
     expect(() => quotaFeedback(options)).toThrow(expect.objectContaining({ option }));

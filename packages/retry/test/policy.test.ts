@@ -57,10 +57,10 @@ describe('retryPolicy', () => {
       { classifier: createClassifier(), provider: 'openai' },
       'retryPolicy.classifier',
     ],
-    ['an unknown provider', { provider: 'azure' as never }, 'classifier.provider'],
-    ['a bad rule', { rules: [{ kind: 'server' }] }, 'classifier.rules[0]'],
+    ['an unknown provider', { provider: 'azure' as never }, 'retryPolicy.provider'],
+    ['a bad rule', { rules: [{ kind: 'server' }] }, 'retryPolicy.rules[0]'],
     ['a clock without timers', { clock: { now: () => 0 } as never }, 'retryPolicy.clock'],
-    ['a budget that is not one', { budget: true as never }, 'retryPolicy.budget.tryAcquireRetry'],
+    ['a budget that is not one', { budget: true as never }, 'retryPolicy.budget'],
     ['an onRetry that is not a function', { onRetry: 'log' as never }, 'retryPolicy.onRetry'],
   ])('rejects %s with a ConfigurationError naming the option', (_name, options, option) => {
     let thrown: unknown;

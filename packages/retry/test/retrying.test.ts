@@ -1,4 +1,9 @@
-import { ConfigurationError, isTollgateError, TollgateError } from '@tollgate/core';
+import {
+  ConfigurationError,
+  InvalidArgumentError,
+  isTollgateError,
+  TollgateError,
+} from '@tollgate/core';
 import { describe, expect, it, vi } from 'vitest';
 import {
   type GiveUpEvent,
@@ -415,7 +420,7 @@ describe('retrying', () => {
     const { fn } = flaky(clock, [overloaded()]);
     expect(await clock.run(retrying(fn, { clock, backoff: () => 5 }))).toEqual({ value: 'ok' });
     await expect(retrying(fn, { maxAttempts: 0 })).rejects.toBeInstanceOf(ConfigurationError);
-    await expect(retrying('nope' as never)).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(retrying('nope' as never)).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
   it("gives up with errors of core's family, recognised by code across bundled copies", async () => {

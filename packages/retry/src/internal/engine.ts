@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '@tollgate/core';
+import { checkNumber } from '@tollgate/core/validate';
 import type { Classification } from '../classification.js';
 import {
   RetryAbortedError,
@@ -7,6 +9,7 @@ import {
   type RetryOutcome,
 } from '../errors.js';
 import type { GiveUpReason, RetryPolicy } from '../policy.js';
+import { checkClassification } from './check.js';
 import { isResponseLike, readResponseBody } from './facts.js';
 import { firedSignal, raceSignals } from './signals.js';
 import { sleep } from './sleep.js';
@@ -84,11 +87,14 @@ export async function execute<T>(
     }
 
     const body = isResponseLike(lastError) ? await readResponseBody(lastError) : undefined;
-    classification = policy.classifier(lastError, {
-      now: clock.now(),
-      bodyConsumed: outputStarted,
-      ...(body === undefined ? {} : { body }),
-    });
+    classification = checkClassification(
+      policy.classifier(lastError, {
+        now: clock.now(),
+        bodyConsumed: outputStarted,
+        ...(body === undefined ? {} : { body }),
+      }),
+      'retryPolicy.classifier(error)',
+    );
     if (!classification.retryable) throw giveUp('not-retryable', attempt, lastError);
     if (attempt >= policy.maxAttempts) {
       throw giveUp(
@@ -112,9 +118,14 @@ export async function execute<T>(
     if (hintMs !== undefined) {
       delayMs = Math.ceil(hintMs);
     } else {
-      const backoffMs = policy.backoff(attempt, previousBackoffMs);
+      const backoffMs = checkNumber(
+        policy.backoff(attempt, previousBackoffMs),
+        `retryPolicy.backoff(${attempt}, ${previousBackoffMs})`,
+        { min: 0 },
+        InvalidArgumentError,
+      );
       previousBackoffMs = backoffMs;
-      delayMs = Number.isFinite(backoffMs) ? Math.ceil(Math.max(0, backoffMs)) : 0;
+      delayMs = Math.ceil(backoffMs);
     }
 
     // Documented choice: a wait that would end past the time budget fails now, carrying the
