@@ -14,6 +14,8 @@ export interface Admission {
   readonly admittedAt: number;
   /** The limiter's own measure of the wait (`permit.waitedMs`), in its clock's ms. */
   readonly waitedMs: number;
+  /** What the limiter booked for it (`permit.tokens`): the estimate at the learned prompt bias. */
+  readonly tokens: number;
 }
 
 /**
@@ -51,13 +53,23 @@ export class AdmissionLog {
     return limiter.on('admitted', ({ permit }) => {
       const asked = permit.estimate === undefined ? undefined : this.asked.get(permit.estimate);
       if (asked === undefined) return;
-      this.admissions.push({ ...asked, admittedAt: this.sequence++, waitedMs: permit.waitedMs });
+      this.admissions.push({
+        ...asked,
+        admittedAt: this.sequence++,
+        waitedMs: permit.waitedMs,
+        tokens: permit.tokens,
+      });
     });
   }
 
   /** Admission waits of `caller`'s requests, in the limiter's clock's ms. */
   waits(caller: Caller): number[] {
     return this.admissions.filter((a) => a.caller === caller).map((a) => a.waitedMs);
+  }
+
+  /** Tokens the limiter booked for `caller`'s requests. */
+  booked(caller: Caller): number {
+    return this.admissions.filter((a) => a.caller === caller).reduce((sum, a) => sum + a.tokens, 0);
   }
 
   /**

@@ -86,6 +86,10 @@ const rows: Array<[string, (result: ScenarioResult) => string]> = [
     (r) =>
       `${seconds(r.batchMakespanMs)} / ${seconds(r.batchBoundMs)} = ${(r.batchMakespanMs / r.batchBoundMs).toFixed(2)}`,
   ],
+  [
+    'batch tokens booked / counted',
+    (r) => (r.log.booked('batch') / r.batchCountedTokens).toFixed(3),
+  ],
   ['429 responses', (r) => `${r.r429} (${formatReasons(r.r429ByReason)})`],
   ['lost', (r) => String(lostOf(r))],
 ];

@@ -39,6 +39,8 @@ export interface ScenarioResult {
   readonly batchMakespanMs: number;
   /** The batch's own makespan lower bound under the quota (bound.ts), in simulated ms. */
   readonly batchBoundMs: number;
+  /** What the simulator counted for the batch (prompt + max_tokens, summed). */
+  readonly batchCountedTokens: number;
   /** 429 responses, by the simulator's own count. */
   readonly r429: number;
   /** The same 429s by reason (the simulator's counters). */
@@ -61,7 +63,6 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const clock = simulator.clock;
   const limiter = new Limiter({ quota: dashscope(MODEL), clock });
   const log = new AdmissionLog();
-  log.watch(limiter);
   const client = withTollgate(new OpenAI({ baseURL: simulator.url, apiKey: simulator.apiKey }), {
     limiter,
     retry: { provider: 'dashscope' },
@@ -82,6 +83,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         max_tokens: 1,
       });
     }
+    log.watch(limiter); // from here on: the warm-up is neither the batch's nor the agent's
 
     const started = clock.now();
     let lastBatchReply = started;
@@ -135,6 +137,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       },
       batchMakespanMs: lastBatchReply - started,
       batchBoundMs: lowerBoundSeconds(batchCosts, QWEN3_MAX) * 1000,
+      batchCountedTokens: batchCosts.reduce((sum, cost) => sum + cost, 0),
       r429: stats.rejected429,
       r429ByReason: stats.rejected429ByReason,
       failures,
