@@ -1,4 +1,4 @@
-import { type Clock, Limiter } from '@tollgate/core';
+import { type Clock, Limiter, type LimiterOptions } from '@tollgate/core';
 import { dashscope } from '@tollgate/core/presets';
 import { tollgate, withTollgate } from '@tollgate/openai';
 import { presets } from '@tollgate/simulator';
@@ -28,6 +28,8 @@ export interface ScenarioOptions {
   readonly thinkMs: number;
   /** Simulated ms after the batch starts before conversation `i` starts: `(i + 1) × staggerMs`. */
   readonly staggerMs: number;
+  /** The limiter's margin. @default the limiter's own: `{ ms: 20 }` on the simulator's clock */
+  readonly margin?: LimiterOptions['margin'];
 }
 
 export interface ScenarioResult {
@@ -51,8 +53,8 @@ export interface ScenarioResult {
 
 /**
  * Runs the scenario against a fresh simulator of qwen3-max's quota, on its own thread: one
- * `openai` client wrapped by `withTollgate`, one `Limiter` with default options on
- * `dashscope('qwen3-max')`, the batch sent at once, and the agent's conversations, each turn
+ * `openai` client wrapped by `withTollgate`, one `Limiter` on `dashscope('qwen3-max')` with
+ * default options (but for `margin`, when given), the batch sent at once, and the agent's conversations, each turn
  * sending the whole history so far with the agent's priority.
  */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
@@ -61,7 +63,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     timeScale: options.timeScale,
   });
   const clock = simulator.clock;
-  const limiter = new Limiter({ quota: dashscope(MODEL), clock });
+  const limiter = new Limiter({
+    quota: dashscope(MODEL),
+    clock,
+    ...(options.margin === undefined ? {} : { margin: options.margin }),
+  });
   const log = new AdmissionLog();
   const client = withTollgate(new OpenAI({ baseURL: simulator.url, apiKey: simulator.apiKey }), {
     limiter,
