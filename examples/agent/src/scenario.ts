@@ -54,8 +54,8 @@ export interface ScenarioResult {
 /**
  * Runs the scenario against a fresh simulator of qwen3-max's quota, on its own thread: one
  * `openai` client wrapped by `withTollgate`, one `Limiter` on `dashscope('qwen3-max')` with
- * default options (but for `margin`, when given), the batch sent at once, and the agent's conversations, each turn
- * sending the whole history so far with the agent's priority.
+ * default options (but for `margin`, when given), the batch sent at once, and the agent's
+ * conversations, each turn sending the whole history so far with the agent's priority.
  */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const simulator = await startSimulatorThread({
