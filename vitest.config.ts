@@ -19,6 +19,6 @@ export const workspaceSources = [
 
 export default defineConfig({
   test: {
-    projects: ['packages/*'],
+    projects: ['packages/*', 'examples/agent'],
   },
 });
