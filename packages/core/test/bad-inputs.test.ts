@@ -8,7 +8,7 @@ import {
   type BadInputRow,
   type ErrorClass,
   walkBadInputs,
-} from '../../../test-support/bad-inputs.js';
+} from './support/bad-inputs.js';
 import {
   type Call,
   ConfigurationError,

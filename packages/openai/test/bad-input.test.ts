@@ -8,7 +8,7 @@ import { isTollgateError, Limiter } from '@tollgate/core';
 import { presets } from '@tollgate/simulator';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { readmeTable } from '../../../test-support/bad-inputs.js';
+import { readmeTable } from '../../core/test/support/bad-inputs.js';
 import {
   type TollgateCallOptions,
   type TollgateFetchOptions,

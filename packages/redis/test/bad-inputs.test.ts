@@ -17,7 +17,7 @@ import {
   type BadInputRow,
   type ErrorClass,
   walkBadInputs,
-} from '../../../test-support/bad-inputs.js';
+} from '../../core/test/support/bad-inputs.js';
 import { RedisStore, type RedisStoreOptions } from '../src/index.js';
 import { connectStandalone, redisUrl, uniquePrefix } from './helpers.js';
 

@@ -15,7 +15,7 @@ import {
   type BadInputRow,
   type ErrorClass,
   walkBadInputs,
-} from '../../../test-support/bad-inputs.js';
+} from '../../core/test/support/bad-inputs.js';
 import { decorrelatedJitter, equalJitter, exponentialFullJitter, linear } from '../src/backoff.js';
 import {
   parseGoDuration,
