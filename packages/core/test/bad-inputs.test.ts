@@ -5,11 +5,6 @@
  */
 import { describe, expect } from 'vitest';
 import {
-  type BadInputRow,
-  type ErrorClass,
-  walkBadInputs,
-} from './support/bad-inputs.js';
-import {
   type Call,
   ConfigurationError,
   chatEstimator,
@@ -30,6 +25,7 @@ import {
   WaitAbortedError,
 } from '../src/index.js';
 import { createFakeClock } from '../src/testing.js';
+import { type BadInputRow, type ErrorClass, walkBadInputs } from './support/bad-inputs.js';
 
 /** The code of each error class, as the README's errors table gives it. */
 const CODES = new Map<ErrorClass, TollgateErrorCode>([

@@ -125,7 +125,11 @@ describe.skipIf(redisUrl === null)('the Lua engine decides exactly like MemorySt
         } else if (what < 0.8) {
           // a widened margin, fractional and decaying: later bookings move into the future
           const decayMs = 100 + next() * 3000;
-          const widening = { stepMs: 1 + next() * 200, maxMs: (0.01 + next() * 0.99) * decayMs, decayMs };
+          const widening = {
+            stepMs: 1 + next() * 200,
+            maxMs: (0.01 + next() * 0.99) * decayMs,
+            decayMs,
+          };
           expect(await redis.widen('k', plan, widening), where).toBe(
             memory.widen('k', plan, widening),
           );
