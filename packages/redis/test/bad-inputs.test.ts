@@ -194,6 +194,14 @@ const rows: ReadonlyArray<BadInputRow<RedisStore>> = [
     act: () => store().throttle('k', PLAN, 0, 1000),
   },
   {
+    entry: '`store.widen(key, plan, widening)`',
+    input: 'a step or decay ≤ 0, `maxMs` outside (0, `decayMs`]',
+    via: 'rejects',
+    error: InvalidArgumentError,
+    message: 'widening.maxMs: must be a finite number in (0, 1000], got 2000',
+    act: () => store().widen('k', PLAN, { stepMs: 20, maxMs: 2000, decayMs: 1000 }),
+  },
+  {
     entry: '`store.rebook`, `release`, `restamp`',
     input: 'a ticket this store did not issue',
     via: 'rejects',
