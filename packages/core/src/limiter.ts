@@ -68,7 +68,8 @@ export interface LimiterOptions {
    * request leaving the process and the provider counting it), `ratio` lowers each limit.
    * `widen`: when the provider refuses for rate a request the windows had room for
    * (`heed({ widenMargin: true })`, which `quotaFeedback` of `@tollgate/retry` asks for), the
-   * margin grows by `stepMs` (to `maxMs` at most) for every limiter sharing the quota, and the
+   * margin grows by `stepMs` — doubling its growth once that is above `stepMs` — up to `maxMs`,
+   * for every limiter sharing the quota, and the
    * growth decays linearly over `decayMs` — self-correcting on a slow network or a loaded
    * machine, back to `ms` once refusals stop. `false`: never widen.
    * @default { ms: 20, ratio: 0, widen: { stepMs: 20, maxMs: 500, decayMs: 60_000 } }

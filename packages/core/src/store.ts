@@ -75,7 +75,7 @@ export interface StoreSnapshot {
 
 /** How {@link Store.widen} widens a quota's margin. */
 export interface MarginWidening {
-  /** Added to the margin in force. */
+  /** Added to the widening in force — which doubles instead once it is wider than this. */
   readonly stepMs: number;
   /** The margin is never widened further. At most `decayMs`. */
   readonly maxMs: number;

@@ -182,13 +182,15 @@ export class QuotaState {
   }
 
   /**
-   * Widens the margin by `stepMs` (up to `maxMs` in all) from now on: later admissions leave
-   * every window that much later. The widening decays linearly to nothing over `decayMs`.
-   * Returns the widened margin.
+   * Widens the margin from now on — by `stepMs`, or doubles it once it is wider than that (a
+   * jitter far beyond the margin is caught in a few refusals, not dozens), up to `maxMs` — so
+   * later admissions leave every window that much later. The widening decays linearly to
+   * nothing over `decayMs`. Returns the widened margin.
    */
   widen(clockNow: number, widening: MarginWidening): number {
     const now = this.advance(clockNow);
-    const widened = Math.min(widening.maxMs, this.extraAt(now) + widening.stepMs);
+    const current = this.extraAt(now);
+    const widened = Math.min(widening.maxMs, current + Math.max(widening.stepMs, current));
     this.widenedMs = widened;
     this.widenedAt = now;
     this.widenEnd = now + widening.decayMs;

@@ -302,13 +302,14 @@ export function storeConformanceCases(options: StoreConformanceOptions): Conform
       }),
     },
     {
-      name: 'widenings add up to their maximum; an admission made before them is not moved',
+      name: 'widenings grow by a step, then double, up to their maximum; an admission made before them is not moved',
       run: scenario(async (store, clock, key) => {
         const p = plan(window('requests', 1, 1000));
         await store.admit(key, p, [0]);
-        const widening = { stepMs: 300, maxMs: 500, decayMs: 10_000 };
-        expectEqual(await store.widen(key, p, widening), 300, 'one step');
-        expectEqual(await store.widen(key, p, widening), 500, 'two steps, at most the maximum');
+        const widening = { stepMs: 100, maxMs: 500, decayMs: 10_000 };
+        const widened: number[] = [];
+        for (let i = 0; i < 4; i++) widened.push(await store.widen(key, p, widening));
+        expectEqual(widened, [100, 200, 400, 500], 'a step, then doubling, up to the maximum');
         await clock.advance(1000);
         const decision = await store.admit(key, p, [0]);
         expectEqual(admittedIndexes(decision), [0], 'the earlier admission left on time');

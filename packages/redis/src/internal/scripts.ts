@@ -459,7 +459,8 @@ return packAll({ tu })
 /** ARGV[1] after now: stepMs, maxMs, decayMs. Reply: the widened margin. */
 const WIDEN = `
 local now = advance()
-local widened = math.min(arg(3), extraAt(now) + arg(2))
+local current = extraAt(now)
+local widened = math.min(arg(3), current + math.max(arg(2), current))
 wm, wa, we = widened, now, now + arg(4)
 persist(now)
 return packAll({ widened })
