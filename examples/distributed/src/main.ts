@@ -6,7 +6,7 @@
  *   pnpm start                          4 workers, 400 prompts, time x4
  *   WORKERS=8 BATCH_SIZE=800 pnpm start
  *   REDIS_URL=redis://… pnpm start      your Redis (else a throwaway redis-server is started)
- *   CONCURRENCY=8                       requests each worker keeps going at once
+ *   CONCURRENCY=16                      requests each worker keeps going at once
  *   REDIS_OUTAGE_MS=4000                Redis stopped for 4 real s mid-run, then started again
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -26,7 +26,7 @@ const WORKER_NICENESS = 10;
 const workers = envNumber('WORKERS', 4, true);
 const batchSize = envNumber('BATCH_SIZE', 400, true);
 const timeScale = envNumber('TIME_SCALE', 4, true);
-const concurrency = envNumber('CONCURRENCY', 8, true);
+const concurrency = envNumber('CONCURRENCY', 16, true);
 const outageMs = process.env.REDIS_OUTAGE_MS ? envNumber('REDIS_OUTAGE_MS', 1) : 0;
 const outageAtMs = envNumber('REDIS_OUTAGE_AT_MS', 3000);
 
