@@ -62,7 +62,7 @@ try {
     processes.push(child);
     // The simulator stands in for a provider on machines of its own. Sharing a small machine's
     // cores with the workers, it would book a request only when the workers let it run — up to
-    // 10 real ms after the request reached it, beyond the default margin at x4 — so the
+    // 12 real ms after the request reached it, beyond the default margin at x4 — so the
     // workers yield to it (and to Redis).
     if (child.pid !== undefined) setPriority(child.pid, WORKER_NICENESS);
     const ready = new Promise<void>((resolve, reject) => {
