@@ -29,11 +29,16 @@ const costs = syntheticBatch(BATCH_SIZE).map((item) => {
   return words + 4 * item.messages.length + 3 + item.max_tokens;
 });
 
-/** The makespan of `costs` drained by `workers` limiters, in simulated seconds. */
+/**
+ * The makespan of `costs` drained by `workers` limiters, in simulated seconds. With
+ * `departureLagMs`, each request leaves that long after its admission (`permit.departed()`, as
+ * `withTollgate` reports it), so its booking moves that much later.
+ */
 async function makespanSeconds(
   workers: number,
   concurrency: number,
   options: Pick<LimiterOptions, 'margin'> = {},
+  departureLagMs = 0,
 ): Promise<number> {
   const clock = createFakeClock(0);
   const store = new MemoryStore({ clock });
@@ -45,6 +50,10 @@ async function makespanSeconds(
     const lane = async () => {
       while (next < share.length) {
         const permit = await limiter.acquire({ tokens: share[next++]! });
+        if (departureLagMs > 0) {
+          await new Promise<void>((resolve) => clock.setTimeout(resolve, departureLagMs));
+          permit.departed();
+        }
         await new Promise<void>((resolve) => clock.setTimeout(resolve, LATENCY_MS));
         permit.settle();
         lastReply = clock.now();
@@ -68,6 +77,7 @@ const rows: Array<[string, number]> = [
   ['4 limiters, each its whole share', await makespanSeconds(4, BATCH_SIZE)],
   ['4 limiters, 16 each, margin 0', await makespanSeconds(4, 16, { margin: { ms: 0 } })],
   ['4 limiters, 16 each, margin 200 ms', await makespanSeconds(4, 16, { margin: { ms: 200 } })],
+  ['4 limiters, 16 each, leaving 15 ms late', await makespanSeconds(4, 16, {}, 15)],
 ];
 console.log(
   `${BATCH_SIZE} requests of the demo's batch, qwen3-max quota, fake clock, default options ` +
