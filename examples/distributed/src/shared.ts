@@ -13,7 +13,6 @@ export interface WorkerConfig {
   readonly redisUrl: string;
   readonly prefix: string;
   readonly key: string;
-  readonly marginMs: number;
   readonly baseURL: string;
   readonly apiKey: string;
   /** The simulator's `clock.timeScale` and `clock.anchor`: every worker runs on its time. */
@@ -30,6 +29,8 @@ export type WorkerMessage =
       readonly lost: number;
       /** What the provider booked per request: prompt tokens + max_tokens. */
       readonly costs: number[];
+      /** Per request sent: simulated ms from its admission to its body on the wire. */
+      readonly departureLags: number[];
       readonly errors: string[];
     };
 

@@ -18,15 +18,17 @@ const redis = new Redis(config.redisUrl);
 // ioredis reconnects by itself; the limiter reports an outage once, as its own `error` event
 redis.on('error', () => {});
 
+// Default options otherwise: the adapter books each request when its body is on the wire, so
+// the default margin only has to cover the way from this process's socket to the provider's.
 const limiter = new Limiter({
   quota: QWEN3_MAX,
   key: config.key, // the same in every worker: one quota
   // The simulator's clock, in every worker (and in the store: Redis's TIME runs at real speed).
   clock,
   store: new RedisStore({ client: redis, prefix: config.prefix, clock }),
-  margin: { ms: config.marginMs },
 });
 limiter.on('error', ({ error }) => console.error(`worker ${config.index}:`, String(error)));
+const departureLags: number[] = [];
 const client = withTollgate(new OpenAI({ baseURL: config.baseURL, apiKey: config.apiKey }), {
   limiter,
   retry: { provider: 'dashscope' },
@@ -40,6 +42,7 @@ const share = syntheticBatch(config.batchSize).filter(
 // than the margin once time runs x4. One request shaped like the batch's (output capped at 1)
 // also teaches the estimator the batch's prompt bias.
 await client.chat.completions.create({ model, ...share[0]!, max_tokens: 1 });
+limiter.on('departed', ({ lagMs }) => departureLags.push(lagMs));
 send({ type: 'ready' });
 await new Promise<void>((resolve) => process.once('message', () => resolve()));
 
@@ -66,6 +69,7 @@ send({
   succeeded: costs.length,
   lost: errors.length,
   costs,
+  departureLags,
   errors: errors.slice(0, 3),
 });
 limiter.close();
