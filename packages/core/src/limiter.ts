@@ -3,9 +3,9 @@ import { InvalidArgumentError, PermitStateError } from './errors.js';
 import type { TokenEstimate } from './estimate.js';
 import type { LimiterEvents } from './events.js';
 import { Emitter } from './internal/emitter.js';
+import { type Leased, Leases } from './internal/leases.js';
 import { afterMaybe, isPromiseLike } from './internal/maybe-promise.js';
 import { buildPlan, type Margin, type Packing, parsePacking } from './internal/plan.js';
-import { type Leased, Leases } from './internal/leases.js';
 import { PromptBias } from './internal/prompt-bias.js';
 import {
   checkFeedback,
