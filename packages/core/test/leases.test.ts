@@ -234,14 +234,14 @@ describe('permit leases', () => {
       finish = resolve;
     });
     type Stream = { readonly totalTokens: Promise<number> };
-    const stream: Call<{ messages: [] }, Stream> = async () => ({ totalTokens: lastChunk });
+    const stream: Call<string, Stream> = async () => ({ totalTokens: lastChunk });
     const send = pipeline(
-      limit(limiter, {
+      limit<string, Stream>(limiter, {
         estimate: () => 800,
         usage: async (response: Stream) => ({ totalTokens: await response.totalTokens }),
       }),
     )(stream);
-    await run(send, { messages: [] });
+    await run(send, 'tell a long story');
     await clock.advance(LEASE_MS);
     expect((await limiter.snapshot()).expired).toBe(1);
     finish(250);

@@ -693,6 +693,10 @@ describe('Limiter: configuration', () => {
     ['a non-object packing', { quota, packing: 16 }],
     ['a negative maxWaitMs', { quota, maxWaitMs: -1 }],
     ['a non-boolean pacing', { quota, pacing: 'yes' }],
+    ['a zero leaseMs', { quota, leaseMs: 0 }],
+    ['a negative leaseMs', { quota, leaseMs: -1 }],
+    ['a NaN leaseMs', { quota, leaseMs: Number.NaN }],
+    ['a string leaseMs', { quota, leaseMs: '600000' }],
   ])('rejects %s at construction', (_name, options) => {
     expect(() => new Limiter(options as never)).toThrow(ConfigurationError);
   });
