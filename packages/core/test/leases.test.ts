@@ -5,6 +5,7 @@ import {
   type LimiterEvents,
   type LimiterOptions,
   limit,
+  MemoryStore,
   type Permit,
   pipeline,
   run,
@@ -192,6 +193,31 @@ describe('permit leases', () => {
     // the second renewal expired in turn, and its listener acquired a third
     expect(renewed.map((permit) => permit.state)).toEqual(['settled', 'expired', 'active']);
     expect((await limiter.snapshot()).inFlight).toBe(1);
+  });
+
+  it.each([
+    ['ahead of', 1e6],
+    ['behind', -1e6],
+  ])('times a lease on the limiter clock, with a store on a clock %s it', async (_name, skewMs) => {
+    const clock = createFakeClock(5e6);
+    const storeClock = { ...clock, now: () => clock.now() + skewMs };
+    const limiter = new Limiter({
+      quota: { rpm: 60 },
+      clock,
+      store: new MemoryStore({ clock: storeClock }),
+      pacing: false,
+      leaseMs: LEASE_MS,
+    });
+    const expired: number[] = [];
+    limiter.on('expired', ({ heldMs }) => expired.push(heldMs));
+    // the first decision is queued, the second takes the fast path: both on the store's clock
+    const permits = [await limiter.acquire(), await limiter.acquire()];
+    expect(permits.map((permit) => permit.admittedAt)).toEqual([5e6 + skewMs, 5e6 + skewMs]);
+    await clock.advance(LEASE_MS - 1);
+    expect(permits.map((permit) => permit.state)).toEqual(['active', 'active']);
+    await clock.advance(1);
+    expect(permits.map((permit) => permit.state)).toEqual(['expired', 'expired']);
+    expect(expired).toEqual([LEASE_MS, LEASE_MS]);
   });
 
   it('leases 15 minutes by default', async () => {
