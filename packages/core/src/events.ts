@@ -16,6 +16,13 @@ export interface LimiterEvents {
    */
   departed: { readonly permit: Permit; readonly lagMs: number };
   cancelled: { readonly permit: Permit };
+  /**
+   * Nobody settled or cancelled a permit within the limiter's `leaseMs`: it ended as if settled
+   * without usage (its booking stays) and its in-flight slot is free. `heldMs`: since its
+   * admission, on the limiter's clock. A permit that expires is one the caller lost track of —
+   * a crashed handler, a stream nobody read to its end — or a call longer than the lease.
+   */
+  expired: { readonly permit: Permit; readonly heldMs: number };
   paused: { readonly durationMs: number };
   throttled: { readonly factor: number; readonly durationMs: number };
   /** A refusal the windows did not expect widened the quota's margin to `widenedMs` over `margin.ms`. */

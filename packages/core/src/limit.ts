@@ -240,7 +240,8 @@ function settleWith(
     quota[reportError]?.(error);
   };
   const settle = (usage: Usage | undefined) => {
-    if (permit.state !== 'active') return;
+    // an expired permit still learns from its usage (a stream longer than the lease)
+    if (permit.state === 'settled' || permit.state === 'cancelled') return;
     try {
       permit.settle(usage);
     } catch (error) {

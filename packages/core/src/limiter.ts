@@ -3,6 +3,7 @@ import { InvalidArgumentError, PermitStateError } from './errors.js';
 import type { TokenEstimate } from './estimate.js';
 import type { LimiterEvents } from './events.js';
 import { Emitter } from './internal/emitter.js';
+import { type Leased, Leases } from './internal/leases.js';
 import { afterMaybe, isPromiseLike } from './internal/maybe-promise.js';
 import {
   buildPlan,
@@ -75,8 +76,23 @@ export interface LimiterOptions {
    * @default { ms: 20, ratio: 0, widen: { stepMs: 20, maxMs: 500, decayMs: 60_000 } }
    */
   readonly margin?: Margin;
-  /** At most this many permits active (admitted, not settled or cancelled). @default Infinity */
+  /**
+   * At most this many permits active (admitted, not yet settled, cancelled or expired).
+   * @default Infinity
+   */
   readonly maxInFlight?: number;
+  /**
+   * How long a permit may stay active: one that nobody settles or cancels within it — a
+   * crashed handler, a stream nobody reads to its end — then ends as if settled without usage
+   * (its booking stays: the request may have been sent), frees its in-flight slot and is the
+   * `expired` event, so `maxInFlight` cannot leak away. It is a bound on forgetting, not a
+   * timeout: the default is above the 10 minutes the `openai` SDK waits for an answer by
+   * default, and above most long streams (30,000 output tokens at 40 per second take 12.5
+   * minutes). Raise it for calls longer than that — one lease for every call of the limiter,
+   * the longest it admits — lower it to recover leaked slots sooner; `Infinity`: no lease.
+   * @default 900_000 (15 minutes)
+   */
+  readonly leaseMs?: number;
   /** Default `maxWaitMs` of `acquire`. @default Infinity */
   readonly maxWaitMs?: number;
 }
@@ -117,8 +133,10 @@ export interface LimiterSnapshot {
   readonly throttle?: { readonly factor: number; readonly remainingMs: number };
   /** Waiters in this limiter's queue. */
   readonly queued: number;
-  /** Permits of this limiter not yet settled or cancelled. */
+  /** Permits of this limiter not yet settled, cancelled or expired. */
   readonly inFlight: number;
+  /** Permits of this limiter ended by their lease so far: a count that grows means leaks. */
+  readonly expired: number;
   /** Learned ratio of reported to estimated prompt tokens (1 until settlements teach it). */
   readonly promptBias: number;
   /** How far refusals have widened the margin now, in ms, on top of `margin.ms` (0: not). */
@@ -159,6 +177,9 @@ export class Limiter {
     if (event !== 'error') this.events.emit('error', { error });
   });
   private readonly scheduler: Scheduler;
+  /** Undefined when `leaseMs` is `Infinity`. */
+  private readonly leases: Leases<ActivePermit> | undefined;
+  private expiredCount = 0;
   private readonly promptBias = new PromptBias();
   private readonly owner: PermitOwner = {
     settle: (permit, usage) => this.settlePermit(permit, usage),
@@ -215,6 +236,14 @@ export class Limiter {
       issue: (request, ticket, admittedAt, waitedMs) =>
         this.issue(request, ticket, admittedAt, waitedMs),
     });
+    const leaseMs = checkNumber(checked.leaseMs ?? DEFAULT_LEASE_MS, 'Limiter.leaseMs', {
+      above: 0,
+      infinity: true,
+    });
+    this.leases =
+      leaseMs === Number.POSITIVE_INFINITY
+        ? undefined
+        : new Leases(this.clock, leaseMs, (permit, heldMs) => this.expirePermit(permit, heldMs));
   }
 
   /**
@@ -312,6 +341,7 @@ export class Limiter {
           }),
       queued: this.scheduler.queued,
       inFlight: this.scheduler.inFlight,
+      expired: this.expiredCount,
       promptBias: this.promptBias.value,
       widenedMs: snapshot.widenedMs ?? 0,
     };
@@ -332,10 +362,12 @@ export class Limiter {
 
   /**
    * Rejects every waiter with {@link LimiterClosedError}, and every later `acquire`. Active
-   * permits can still be settled or cancelled.
+   * permits can still be settled or cancelled, but no longer expire: with nobody left to wait
+   * for their slots, the limiter keeps no timer for them.
    */
   close(): void {
     this.scheduler.close();
+    this.leases?.close();
   }
 
   /** See {@link reportError}. */
@@ -352,6 +384,8 @@ export class Limiter {
       admittedAt,
       waitedMs,
     );
+    // the admission instant on this limiter's clock, without a clock read per acquire
+    this.leases?.add(permit, admittedAt - this.scheduler.clockOffset);
     if (this.events.has('admitted')) {
       this.events.emit('admitted', { permit, queued: this.scheduler.queued });
     }
@@ -360,7 +394,19 @@ export class Limiter {
 
   private settlePermit(permit: ActivePermit, usage: Usage | undefined): void {
     if (usage !== undefined) checkUsage(usage);
-    this.endPermit(permit, 'settled');
+    if (this.endPermit(permit, 'settled')) {
+      this.recordUsage(permit, usage);
+      if (this.events.has('settled')) this.events.emit('settled', { permit, usage });
+      this.scheduler.ended();
+    } else if (!permit.endedLate) {
+      // expired: what the request cost is still worth knowing; its slot was freed then
+      permit.endedLate = true;
+      this.recordUsage(permit, usage);
+    }
+  }
+
+  /** Teaches the prompt bias; under `actual` accounting, books the reported total. */
+  private recordUsage(permit: ActivePermit, usage: Usage | undefined): void {
     const estimate = permit.estimate;
     if (usage?.promptTokens !== undefined && estimate !== undefined && estimate.prompt > 0) {
       this.promptBias.learn(estimate.prompt, usage.promptTokens);
@@ -377,12 +423,14 @@ export class Limiter {
         ),
       );
     }
-    if (this.events.has('settled')) this.events.emit('settled', { permit, usage });
-    this.scheduler.ended();
   }
 
   private cancelPermit(permit: ActivePermit): void {
-    this.endPermit(permit, 'cancelled');
+    if (!this.endPermit(permit, 'cancelled')) {
+      // expired: its booking was kept then, and stays
+      permit.endedLate = true;
+      return;
+    }
     this.scheduler.write(
       afterMaybe(permit.moving, () => this.store.release(this.key, this.plan, permit.ticket)),
     );
@@ -411,13 +459,28 @@ export class Limiter {
     });
   }
 
-  private endPermit(permit: ActivePermit, state: 'settled' | 'cancelled'): void {
+  /** Ends an active permit by its holder; `false` when its lease already ended it. */
+  private endPermit(permit: ActivePermit, state: 'settled' | 'cancelled'): boolean {
+    if (permit.state === 'expired') return false;
     if (permit.state !== 'active') {
       throw new PermitStateError(permit.state, state === 'settled' ? 'settle' : 'cancel');
     }
     permit.state = state;
+    this.leases?.remove(permit);
+    return true;
+  }
+
+  /** Its lease ran out: ended as if settled without usage, the booking kept. */
+  private expirePermit(permit: ActivePermit, heldMs: number): void {
+    permit.state = 'expired';
+    this.expiredCount++;
+    if (this.events.has('expired')) this.events.emit('expired', { permit, heldMs });
+    this.scheduler.ended();
   }
 }
+
+/** See {@link LimiterOptions.leaseMs}. */
+const DEFAULT_LEASE_MS = 15 * 60_000;
 
 /** Every event of {@link LimiterEvents}: typed so that an event added there is added here. */
 const LIMITER_EVENTS = Object.keys({
@@ -426,6 +489,7 @@ const LIMITER_EVENTS = Object.keys({
   settled: true,
   departed: true,
   cancelled: true,
+  expired: true,
   paused: true,
   throttled: true,
   widened: true,
@@ -443,6 +507,7 @@ const LIMITER_KEYS = [
   'margin',
   'maxInFlight',
   'maxWaitMs',
+  'leaseMs',
 ];
 
 interface PermitOwner {
@@ -451,10 +516,15 @@ interface PermitOwner {
   depart(permit: ActivePermit): void;
 }
 
-class ActivePermit implements Permit {
+class ActivePermit implements Permit, Leased {
   state: PermitState = 'active';
   /** A move of the booking still on its way to a remote store: settle after it. */
   moving: Promise<void> | undefined;
+  /** Expired, then settled or cancelled by its holder: anything later does nothing. */
+  endedLate = false;
+  leaseEnd = 0;
+  leasePrev: Leased | undefined;
+  leaseNext: Leased | undefined;
 
   constructor(
     private readonly owner: PermitOwner,

@@ -23,12 +23,18 @@ export interface QuotaFeedback {
   readonly widenMargin?: boolean;
 }
 
-export type PermitState = 'active' | 'settled' | 'cancelled';
+/**
+ * `active` until its holder settles or cancels it, or until its lease runs out (`expired`: see
+ * the limiter's `leaseMs`).
+ */
+export type PermitState = 'active' | 'settled' | 'cancelled' | 'expired';
 
 /**
  * An admission. Settle it with the provider's usage when the response arrives, or cancel it
  * when the request was never sent. A permit that is neither keeps its reservation booked
- * (the safe choice: the provider may have counted it) and occupies an in-flight slot.
+ * (the safe choice: the provider may have counted it) and occupies an in-flight slot until
+ * its lease runs out (the limiter's `leaseMs`): then it ends as if settled without usage — the
+ * booking stays — its slot is freed, and the limiter emits `expired`.
  */
 export interface Permit {
   /** Tokens booked in the windows at admission. */
@@ -45,9 +51,17 @@ export interface Permit {
    * reported total (`totalTokens`, or prompt + completion); under `reserved` it stays, and the
    * reported prompt tokens teach the limiter the estimator's bias. Without usage the booking
    * stays as it is. Throws {@link PermitStateError} when already settled or cancelled.
+   *
+   * After the lease ran out it never throws for that (a slow call is no error): the first
+   * `settle` still teaches the bias and, under `actual`, rebooks — which changes nothing once
+   * the booking has left every window — but frees nothing, emits no `settled` and leaves the
+   * state `expired`; anything later does nothing.
    */
   settle(usage?: Usage): void;
-  /** Refunds the whole reservation: the request was never sent. Throws when already ended. */
+  /**
+   * Refunds the whole reservation: the request was never sent. Throws when already settled or
+   * cancelled; does nothing once the lease ran out, as the booking was kept then.
+   */
   cancel(): void;
   /**
    * Says the request has just left the process — its bytes are on the wire. Its booking moves

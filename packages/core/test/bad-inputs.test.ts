@@ -227,6 +227,14 @@ const rows: ReadonlyArray<BadInputRow<Permit>> = [
     act: () => newLimiter({ maxWaitMs: -1 }),
   },
   {
+    entry: '`new Limiter(options)`',
+    input: '`leaseMs` ≤ 0 or NaN',
+    via: 'throws',
+    error: ConfigurationError,
+    message: 'Limiter.leaseMs: must be a finite number > 0 or Infinity, got 0',
+    act: () => newLimiter({ leaseMs: 0 }),
+  },
+  {
     entry: '`new MemoryStore(options)`',
     input: 'an unknown option, a `clock` that is not one',
     via: 'throws',
@@ -401,7 +409,7 @@ const rows: ReadonlyArray<BadInputRow<Permit>> = [
   },
   {
     entry: '`permit.settle(usage)`, `permit.cancel()`',
-    input: 'a permit already settled or cancelled',
+    input: 'a permit already settled or cancelled (not one that expired: that is no error)',
     via: 'throws',
     error: PermitStateError,
     message: 'cannot cancel a permit that is already settled',

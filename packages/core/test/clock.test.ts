@@ -98,4 +98,16 @@ describe('the limiter on the system clock with durations past the host limit', (
     expect(permit?.waitedMs).toBe(3e9);
     limiter.close();
   });
+
+  it('a leaseMs of 3e9 ends a forgotten permit once, when due, and not a step early', async () => {
+    const limiter = new Limiter({ quota: { rps: 10 }, leaseMs: 3e9 });
+    const expired: number[] = [];
+    limiter.on('expired', ({ heldMs }) => expired.push(heldMs));
+    const permit = await limiter.acquire();
+    await advance(3e9 - 1, 64);
+    expect([permit.state, expired]).toEqual(['active', []]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect([permit.state, expired]).toEqual(['expired', [3e9]]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });

@@ -96,10 +96,12 @@ const scenarioArb = fc.record({
     decayMs: fc.integer({ min: 800, max: 6000 }),
   }),
   widenAtMs: fc.array(fc.integer({ min: 0, max: 4000 }), { maxLength: 3 }),
+  /** Shorter than some holds: permits expire, and are settled or cancelled late. */
+  leaseMs: fc.option(fc.integer({ min: 100, max: 2000 }), { nil: undefined }),
 });
 
 describe('Limiter properties', () => {
-  it('never admits past any window, and every reservation ends settled, cancelled or booked — bookings moved to their departure and widened margins included', async () => {
+  it('never admits past any window, and every reservation ends settled, cancelled or booked — bookings moved to their departure, widened margins, and kept by an expired lease, included', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (scenario) => {
         const clock = createFakeClock(0);
@@ -109,6 +111,7 @@ describe('Limiter properties', () => {
           margin: { ms: 0, widen: scenario.widen },
           pacing: scenario.pacing,
           packing: { lookahead: scenario.lookahead, maxDelayMs: scenario.maxDelayMs },
+          leaseMs: scenario.leaseMs ?? Number.POSITIVE_INFINITY,
         });
         const model = new ReferenceModel(limiter.quota.windows);
         const smallestTokenLimit = Math.min(
@@ -116,7 +119,7 @@ describe('Limiter properties', () => {
         );
         const violations: string[] = [];
         const mismatches: string[] = [];
-        const permits: Array<{ permit: Permit; outcome: string }> = [];
+        const permits: Array<{ permit: Permit; outcome: string; holdMs: number }> = [];
         const modelIndex = new Map<Permit, number>();
         let pending = 0;
         let widened = false;
@@ -166,7 +169,7 @@ describe('Limiter properties', () => {
                 (permit) => {
                   pending--;
                   const index = modelIndex.get(permit)!;
-                  permits.push({ permit, outcome: request.outcome });
+                  permits.push({ permit, outcome: request.outcome, holdMs: request.holdMs });
                   if (request.departAfterMs !== undefined) {
                     clock.setTimeout(() => {
                       if (permit.state === 'active') model.depart(index, clock.now());
@@ -176,7 +179,8 @@ describe('Limiter properties', () => {
                   clock.setTimeout(() => {
                     // the model first: the call may admit a waiter before it returns
                     if (request.outcome === 'cancel') {
-                      model.release(index);
+                      // an expired permit keeps its booking, even when cancelled late
+                      if (permit.state === 'active') model.release(index);
                       permit.cancel();
                     } else if (request.outcome === 'settle') {
                       const total = Math.round(permit.tokens * request.usageFactor);
@@ -209,12 +213,20 @@ describe('Limiter properties', () => {
         const snapshot = await limiter.snapshot();
         expect(snapshot.queued).toBe(0);
         expect(clock.pendingTimers()).toBe(0);
-        for (const { permit, outcome } of permits) {
-          const expected =
+        const lease = scenario.leaseMs ?? Number.POSITIVE_INFINITY;
+        for (const { permit, outcome, holdMs } of permits) {
+          const held =
             outcome === 'settle' ? 'settled' : outcome === 'cancel' ? 'cancelled' : 'active';
-          expect(permit.state).toBe(expected);
+          const expired = held === 'active' ? lease < Number.POSITIVE_INFINITY : holdMs >= lease;
+          // a settle at the very instant the lease runs out may come first
+          const expected =
+            holdMs === lease && held !== 'active'
+              ? [held, 'expired']
+              : [expired ? 'expired' : held];
+          expect(expected).toContain(permit.state);
         }
-        expect(snapshot.inFlight).toBe(permits.filter((p) => p.outcome === 'none').length);
+        expect(snapshot.inFlight).toBe(permits.filter((p) => p.permit.state === 'active').length);
+        expect(snapshot.expired).toBe(permits.filter((p) => p.permit.state === 'expired').length);
       }),
       { numRuns: 300 },
     );

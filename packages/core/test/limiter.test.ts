@@ -56,7 +56,8 @@ describe('Limiter: admission and waiting', () => {
     const third = track(clock, limiter.acquire());
     await clock.advance(699);
     expect(third.permit).toBeUndefined();
-    expect(clock.pendingTimers()).toBe(1); // one timer for the head: no polling
+    // one timer for the head (no polling), one for the leases of the two permits in flight
+    expect(clock.pendingTimers()).toBe(2);
     await clock.advance(1);
     expect(third.at).toBe(1000);
     expect(third.permit?.waitedMs).toBe(700);
@@ -90,7 +91,7 @@ describe('Limiter: admission and waiting', () => {
     expect(error.expectedWaitMs).toBe(800);
     expect(error.waitedMs).toBe(0);
     expect((await limiter.snapshot()).queued).toBe(0);
-    expect(clock.pendingTimers()).toBe(0);
+    expect(clock.pendingTimers()).toBe(1); // the lease of the permit in flight
   });
 
   it('times out a waiter behind others by its deadline, or as soon as its wait is known', async () => {
@@ -126,7 +127,7 @@ describe('Limiter: admission and waiting', () => {
     const snapshot = await limiter.snapshot();
     expect([snapshot.queued, snapshot.inFlight]).toEqual([0, 1]);
     expect(await used(limiter)).toEqual([1, 100]);
-    expect(clock.pendingTimers()).toBe(0);
+    expect(clock.pendingTimers()).toBe(1); // the lease of the permit in flight
   });
 
   it('rejects an already aborted signal without queueing', async () => {
@@ -730,6 +731,10 @@ describe('Limiter: configuration', () => {
     ['a non-object packing', { quota, packing: 16 }],
     ['a negative maxWaitMs', { quota, maxWaitMs: -1 }],
     ['a non-boolean pacing', { quota, pacing: 'yes' }],
+    ['a zero leaseMs', { quota, leaseMs: 0 }],
+    ['a negative leaseMs', { quota, leaseMs: -1 }],
+    ['a NaN leaseMs', { quota, leaseMs: Number.NaN }],
+    ['a string leaseMs', { quota, leaseMs: '600000' }],
   ])('rejects %s at construction', (_name, options) => {
     expect(() => new Limiter(options as never)).toThrow(ConfigurationError);
   });

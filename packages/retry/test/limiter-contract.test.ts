@@ -209,6 +209,7 @@ describe('retry() with core Limiter and limit()', () => {
     expect(snapshot.throttle).toBeUndefined();
     expect(snapshot.queued).toBe(0);
     expect(snapshot.inFlight).toBe(0);
+    await clock.advance(0); // the limiter's lease check, set for the turn after the admission
     expect(clock.pendingTimers()).toBe(0);
   });
 
