@@ -94,7 +94,9 @@ interface Member {
 
 interface View {
   readonly state: AccountState;
-  readonly candidate: Candidate;
+  readonly member: Member;
+  readonly limiter: Limiter;
+  readonly snapshot: LimiterSnapshot;
 }
 
 type Listeners = { [E in keyof PoolEvents]?: Set<(payload: PoolEvents[E]) => void> };
@@ -155,7 +157,7 @@ export class Pool implements AccountPool {
   }
 
   async states(model: string): Promise<ReadonlyArray<AccountState>> {
-    const views = await this.views(model, 0);
+    const views = await this.views(model);
     return views.map((view) => view.state);
   }
 
@@ -187,13 +189,20 @@ export class Pool implements AccountPool {
     maxWaitMs: number,
     tried: ReadonlySet<string>,
   ): Promise<Pick> {
-    const views = await this.views(model, tokens);
+    const views = await this.views(model);
+    // ranked on what is in progress now, after the awaits: concurrent picks see each other
     const candidates = views
       .filter(
         ({ state }) =>
           state.status !== 'out' && state.returnsInMs <= maxWaitMs && !tried.has(state.id),
       )
-      .map((view) => view.candidate);
+      .map(
+        ({ member, limiter, snapshot }): Candidate => ({
+          account: member.account,
+          heldForMs: snapshot.pausedForMs,
+          headroom: this.headroom(limiter, snapshot, tokens),
+        }),
+      );
     if (candidates.length === 0) return { states: views.map((view) => view.state) };
     const chosen = this.choose(candidates, { model, tokens });
     if (!candidates.some((candidate) => candidate.account === chosen)) {
@@ -279,8 +288,8 @@ export class Pool implements AccountPool {
     return this.classifier(error);
   }
 
-  /** Every account with a quota for the model, with its state and its candidacy. */
-  private async views(model: string, tokens: number): Promise<ReadonlyArray<View>> {
+  /** Every account with a quota for the model, with its state and its limiter's snapshot. */
+  private async views(model: string): Promise<ReadonlyArray<View>> {
     const members = [...this.members.values()].filter((member) => member.limiters.has(model));
     if (members.length === 0) {
       throw new InvalidArgumentError(
@@ -330,12 +339,7 @@ export class Pool implements AccountPool {
             returnsInMs: snapshot.pausedForMs,
           };
         }
-        const candidate: Candidate = {
-          account: member.account,
-          heldForMs: snapshot.pausedForMs,
-          headroom: this.headroom(limiter, snapshot, tokens),
-        };
-        return { state, candidate };
+        return { state, member, limiter, snapshot };
       }),
     );
   }
