@@ -4,16 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { type AccountState, AllAccountsUnavailableError, type PoolEvents } from '../src/index.js';
 import { accounts, fakePool, MODEL, refusal, request, rotated } from './helpers.js';
 
-const statuses = (states: ReadonlyArray<AccountState>) =>
-  states.map((s) => `${s.id}:${s.status}`);
+const statuses = (states: ReadonlyArray<AccountState>) => states.map((s) => `${s.id}:${s.status}`);
 
 describe('billing groups', () => {
   it('keys of one billing group share one limiter per model', async () => {
     const { pool } = fakePool({
-      accounts: [
-        ...accounts(['k1', 'k2'], { billingGroup: 'acct' }),
-        ...accounts(['solo']),
-      ],
+      accounts: [...accounts(['k1', 'k2'], { billingGroup: 'acct' }), ...accounts(['solo'])],
     });
     expect(pool.limiter('k1', MODEL)).toBe(pool.limiter('k2', MODEL));
     expect(pool.limiter('k1', MODEL).key).toBe(`acct:${MODEL}`);
@@ -22,7 +18,10 @@ describe('billing groups', () => {
     const send = rotated(pool, async () => 'ok', 0);
     let served = 0;
     for (let i = 0; i < 120; i++) {
-      await run(send, request()).then(() => served++, () => {});
+      await run(send, request()).then(
+        () => served++,
+        () => {},
+      );
     }
     expect(served).toBe(120);
     const [group, solo] = await Promise.all([
@@ -58,7 +57,9 @@ describe('health', () => {
     });
     await expect(run(send, request())).resolves.toBe('ok');
     expect(seen).toEqual(['a', 'b']);
-    expect(held.map((e) => [e.account, e.forMs, e.reason.kind])).toEqual([['a', 5000, 'request-rate']]);
+    expect(held.map((e) => [e.account, e.forMs, e.reason.kind])).toEqual([
+      ['a', 5000, 'request-rate'],
+    ]);
     expect(statuses(await pool.states(MODEL))).toEqual(['a:held', 'b:available']);
     // a shorter hold does not shorten it (LiteLLM #40130)
     await pool.limiter('a', MODEL).pause(1_000);
@@ -136,7 +137,10 @@ describe('health', () => {
   it('a retired account returns after probeAfterMs, or at once by restore(), in every pool of the store', async () => {
     const clock = createFakeClock();
     const store = new MemoryStore({ clock });
-    const { pool } = fakePool({ accounts: accounts(['a', 'b']), store, probeAfterMs: 60_000 }, clock);
+    const { pool } = fakePool(
+      { accounts: accounts(['a', 'b']), store, probeAfterMs: 60_000 },
+      clock,
+    );
     const other = fakePool({ accounts: accounts(['a', 'b']), store }, clock).pool;
     const restored: Array<PoolEvents['restored']> = [];
     pool.on('restored', (event) => restored.push(event));
@@ -177,7 +181,9 @@ describe('when no account can take the request', () => {
     expect(isTollgateError(error, 'TOLLGATE_ALL_ACCOUNTS_UNAVAILABLE')).toBe(true);
     const unavailable = error as AllAccountsUnavailableError;
     expect(unavailable).toBeInstanceOf(AllAccountsUnavailableError);
-    expect(unavailable.accounts.map((s) => [s.id, s.status, s.returnsInMs, s.reason?.kind])).toEqual([
+    expect(
+      unavailable.accounts.map((s) => [s.id, s.status, s.returnsInMs, s.reason?.kind]),
+    ).toEqual([
       ['a', 'out', 120_000, 'quota-exhausted'],
       ['b', 'out', 120_000, 'quota-exhausted'],
     ]);
@@ -193,10 +199,14 @@ describe('when no account can take the request', () => {
     await pool.limiter('a', MODEL).pause(20_000);
     await pool.limiter('b', MODEL).pause(8_000);
     const seen: Array<[string, number]> = [];
-    const send = rotated(pool, async (_r, context) => {
-      seen.push([context.account!.id, clock.now()]);
-      return 'ok';
-    }, 10_000);
+    const send = rotated(
+      pool,
+      async (_r, context) => {
+        seen.push([context.account!.id, clock.now()]);
+        return 'ok';
+      },
+      10_000,
+    );
     const reply = run(send, request());
     await clock.advance(8_000);
     await expect(reply).resolves.toBe('ok');
@@ -208,11 +218,17 @@ describe('when no account can take the request', () => {
     await pool.limiter('a', MODEL).pause(20_000);
     await pool.limiter('b', MODEL).pause(15_000);
     let calls = 0;
-    const send = rotated(pool, async () => {
-      calls++;
-      return 'ok';
-    }, 10_000);
-    const error = (await run(send, request()).catch((e: unknown) => e)) as AllAccountsUnavailableError;
+    const send = rotated(
+      pool,
+      async () => {
+        calls++;
+        return 'ok';
+      },
+      10_000,
+    );
+    const error = (await run(send, request()).catch(
+      (e: unknown) => e,
+    )) as AllAccountsUnavailableError;
     expect(error.code).toBe('TOLLGATE_ALL_ACCOUNTS_UNAVAILABLE');
     expect(error.accounts.map((s) => [s.id, s.status, s.returnsInMs])).toEqual([
       ['a', 'held', 20_000],

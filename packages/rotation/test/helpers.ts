@@ -1,6 +1,11 @@
-import { type Call, MemoryStore, pipeline, limit, type QuotaDefinition } from '@tollgate/core';
+import { type Call, limit, MemoryStore, pipeline, type QuotaDefinition } from '@tollgate/core';
 import { createFakeClock, type FakeClock } from '@tollgate/core/testing';
-import { type AccountDefinition, type AccountPoolOptions, accountPool, rotate } from '../src/index.js';
+import {
+  type AccountDefinition,
+  type AccountPoolOptions,
+  accountPool,
+  rotate,
+} from '../src/index.js';
 
 /** 60 requests and 100,000 tokens per 2 minutes: windows longer than a minute are not paced. */
 export const QUOTA: QuotaDefinition = {
@@ -20,14 +25,33 @@ export const request = (max_tokens = 100) => ({
 export type Request = ReturnType<typeof request>;
 
 export const accounts = (ids: ReadonlyArray<string>, extra: Partial<AccountDefinition> = {}) =>
-  ids.map((id): AccountDefinition => ({ id, apiKey: `key-${id}`, quotas: { [MODEL]: QUOTA }, ...extra }));
+  ids.map(
+    (id): AccountDefinition => ({ id, apiKey: `key-${id}`, quotas: { [MODEL]: QUOTA }, ...extra }),
+  );
 
 /** DashScope-style refusals, as plain `{ status, body }` errors the classifier reads. */
 export const refusal = {
-  requestRate: () => ({ status: 429, body: { error: { code: 'limit_requests', message: 'Requests rate limit exceeded, please try again later.' } } }),
-  freeQuota: () => ({ status: 429, body: { error: { code: 'insufficient_quota', message: 'Free allocated quota exceeded.' } } }),
-  badKey: () => ({ status: 401, body: { error: { code: 'invalid_api_key', message: 'Incorrect API key provided.' } } }),
-  badRequest: () => ({ status: 400, body: { error: { code: 'invalid_parameter', message: 'nope' } } }),
+  requestRate: () => ({
+    status: 429,
+    body: {
+      error: {
+        code: 'limit_requests',
+        message: 'Requests rate limit exceeded, please try again later.',
+      },
+    },
+  }),
+  freeQuota: () => ({
+    status: 429,
+    body: { error: { code: 'insufficient_quota', message: 'Free allocated quota exceeded.' } },
+  }),
+  badKey: () => ({
+    status: 401,
+    body: { error: { code: 'invalid_api_key', message: 'Incorrect API key provided.' } },
+  }),
+  badRequest: () => ({
+    status: 400,
+    body: { error: { code: 'invalid_parameter', message: 'nope' } },
+  }),
 };
 
 /** A pool on a fake clock and its own memory store (or the one given). */

@@ -19,7 +19,9 @@ import {
 const MODEL = 'qwen3-max';
 const RPM = 30;
 /** Only a per-minute request window, so that a minute's admissions show the capacity. */
-const MODELS = { [MODEL]: { rpm: RPM, tpm: 1_000_000, rps: false, tps: false, burst: false } } as const;
+const MODELS = {
+  [MODEL]: { rpm: RPM, tpm: 1_000_000, rps: false, tps: false, burst: false },
+} as const;
 const TIME_SCALE = 20;
 const NO_429 = { 'request-rate': 0, burst: 0, 'token-rate': 0, 'quota-exhausted': 0 };
 
@@ -95,10 +97,12 @@ describe('against the simulator', () => {
     const single = firstMinute(one);
 
     const three = await simulator(['a', 'b', 'c'].map((id) => ({ id, keys: [`key-${id}`] })));
-    const pool = poolOn(three, ['a', 'b', 'c'].map((id) => ({ key: `key-${id}` })));
+    const pool = poolOn(
+      three,
+      ['a', 'b', 'c'].map((id) => ({ key: `key-${id}` })),
+    );
     expect(await batch(three, pool, 120)).toBe(120);
     const triple = firstMinute(three);
-    console.log("FIGURES", single, triple, one.stats().rejected429, three.stats().rejected429, JSON.stringify(three.stats().rejected429ByReason));
 
     expect([one.stats().rejected429ByReason, three.stats().rejected429ByReason]).toEqual([
       NO_429,
@@ -109,7 +113,9 @@ describe('against the simulator', () => {
     expect(triple).toBeGreaterThanOrEqual(3 * single - 6);
     expect(triple).toBeLessThanOrEqual(3 * RPM);
     const byKey = three.stats().byKey;
-    expect(['a', 'b', 'c'].map((id) => byKey[`key-${id}`]!.admitted).reduce((x, y) => x + y)).toBe(120);
+    expect(['a', 'b', 'c'].map((id) => byKey[`key-${id}`]!.admitted).reduce((x, y) => x + y)).toBe(
+      120,
+    );
   }, 60_000);
 
   it('two keys of one billing group add no capacity', async () => {

@@ -1,9 +1,9 @@
 import { run } from '@tollgate/core';
 import { describe, expect, it } from 'vitest';
-import type { Candidate, Chooser } from '../src/index.js';
+import type { Candidate, Chooser, Strategy } from '../src/index.js';
 import { accounts, fakePool, MODEL, type Request, request, rotated } from './helpers.js';
 
-const served = async (strategy: Parameters<typeof fakePool>[0]['strategy'], ids: string[], calls: number, extra = {}) => {
+const served = async (strategy: Strategy, ids: string[], calls: number, extra = {}) => {
   const { pool } = fakePool({ accounts: accounts(ids, extra), strategy });
   const seen: string[] = [];
   const send = rotated(pool, async (_request, context) => {
@@ -58,10 +58,7 @@ describe('strategies', () => {
 
   it('weighted gives each account its share, interleaved', async () => {
     const { pool } = fakePool({
-      accounts: [
-        ...accounts(['a'], { weight: 3 }),
-        ...accounts(['b'], { weight: 1 }),
-      ],
+      accounts: [...accounts(['a'], { weight: 3 }), ...accounts(['b'], { weight: 1 })],
       strategy: 'weighted',
     });
     const seen: string[] = [];
@@ -102,7 +99,10 @@ describe('strategies', () => {
   });
 
   it('a chooser that returns something else than a candidate fails the call with a typed error', async () => {
-    const { pool } = fakePool({ accounts: accounts(['a']), strategy: () => pool.accounts[0]! && ({ id: 'x' } as never) });
+    const { pool } = fakePool({
+      accounts: accounts(['a']),
+      strategy: () => pool.accounts[0]! && ({ id: 'x' } as never),
+    });
     const send = rotated(pool, async () => 'ok');
     await expect(run(send, request() as Request)).rejects.toMatchObject({
       code: 'TOLLGATE_INVALID_ARGUMENT',
