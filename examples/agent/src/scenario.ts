@@ -4,6 +4,7 @@ import { tollgate, withTollgate } from '@tollgate/openai';
 import { presets } from '@tollgate/simulator';
 import OpenAI from 'openai';
 import { lowerBoundSeconds, QWEN3_MAX } from '../../batch/src/bound.js';
+import { realTimeMargin } from '../../batch/src/margin.js';
 import { startSimulatorThread } from '../../batch/src/simulator-thread.js';
 import type { BatchItem } from '../../batch/src/workload.js';
 import { AdmissionLog } from './admissions.js';
@@ -28,7 +29,7 @@ export interface ScenarioOptions {
   readonly thinkMs: number;
   /** Simulated ms after the batch starts before conversation `i` starts: `(i + 1) × staggerMs`. */
   readonly staggerMs: number;
-  /** The limiter's margin. @default the limiter's own: `{ ms: 20 }` on the simulator's clock */
+  /** The limiter's margin. @default the limiter's own 10 ms, in real time: `realTimeMargin(timeScale)` */
   readonly margin?: LimiterOptions['margin'];
 }
 
@@ -66,7 +67,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const limiter = new Limiter({
     quota: dashscope(MODEL),
     clock,
-    ...(options.margin === undefined ? {} : { margin: options.margin }),
+    margin: options.margin ?? realTimeMargin(options.timeScale),
   });
   const log = new AdmissionLog();
   const client = withTollgate(new OpenAI({ baseURL: simulator.url, apiKey: simulator.apiKey }), {

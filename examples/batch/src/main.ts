@@ -14,6 +14,7 @@ import { presets } from '@tollgate/simulator';
 import OpenAI from 'openai';
 import { lowerBoundSeconds, type QuotaRates, QWEN3_MAX } from './bound.js';
 import { envNumber } from './env.js';
+import { realTimeMargin } from './margin.js';
 import { countingFetch, formatSummary, Progress } from './report.js';
 import { startSimulatorThread, type ThreadedSimulator } from './simulator-thread.js';
 import { type BatchItem, batchFromJsonl, syntheticBatch } from './workload.js';
@@ -48,8 +49,8 @@ async function main(): Promise<void> {
     const model = env.OPENAI_MODEL ?? 'qwen3-max';
     const clock = simulator?.clock ?? systemClock;
 
-    // default options: the quota, on the endpoint's clock
-    const limiter = new Limiter({ quota, clock });
+    // default options: the quota, on the endpoint's clock, its margin in real time
+    const limiter = new Limiter({ quota, clock, margin: realTimeMargin(timeScale) });
     // The simulator counts its own 429s; a real endpoint's are counted below Tollgate.
     const counted = simulator === undefined ? countingFetch(globalThis.fetch) : undefined;
     const client = withTollgate(new OpenAI({ baseURL, apiKey, fetch: counted?.fetch }), {

@@ -3,6 +3,7 @@ import { withTollgate } from '@tollgate/openai';
 import Bottleneck from 'bottleneck';
 import OpenAI from 'openai';
 import type { QuotaRates } from './bound.js';
+import { realTimeMargin } from './margin.js';
 import type { BatchItem } from './workload.js';
 import { seededRandom } from './workload.js';
 
@@ -122,10 +123,12 @@ export const tollgate: Strategy = {
   name: 'tollgate',
   description: '@tollgate/openai: every call admitted by the limiter, retried through it',
   async run(context) {
-    // default options: the quota on the endpoint's clock, nothing tuned for the batch
+    // default options — nothing tuned for the batch: the quota on the endpoint's clock, the
+    // default margin in real time (at TIME_SCALE=1, every option is the default)
     const limiter = new Limiter({
       quota: { ...context.quota, accounting: context.accounting },
       clock: context.clock,
+      margin: realTimeMargin(context.timeScale),
     });
     const client = withTollgate(plainClient(context), {
       limiter,

@@ -88,7 +88,7 @@ function tollgateWith(
       `Limiter{rpm,tpm,rps} on RedisStore, lookahead ${lookahead ?? 'default (64)'}: ` +
       `await acquire({ tokens: ${TOKENS} }) + permit.settle(usage)`,
     async create(client, turn) {
-      // Huge limits: nothing ever waits. Default options otherwise (pacing, 20 ms margin,
+      // Huge limits: nothing ever waits. Default options otherwise (pacing, 10 ms margin,
       // reserved accounting, the Redis server's clock).
       const key = `${name}:${turn}`;
       const limiter = new Limiter({

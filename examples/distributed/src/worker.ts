@@ -8,6 +8,7 @@ import { RedisStore } from '@tollgate/redis';
 import { simulatorClock } from '@tollgate/simulator';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { realTimeMargin } from '../../batch/src/margin.js';
 import { QWEN3_MAX, syntheticBatch, type WorkerConfig, type WorkerMessage } from './shared.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
@@ -19,12 +20,14 @@ const redis = new Redis(config.redisUrl);
 redis.on('error', () => {});
 
 // Default options otherwise: the adapter books each request when its body is on the wire, so
-// the default margin only has to cover the way from this process's socket to the provider's.
+// the default margin only has to cover the way from this process's socket to the provider's —
+// 10 real ms, which on the simulator's clock are 10 x timeScale.
 const limiter = new Limiter({
   quota: QWEN3_MAX,
   key: config.key, // the same in every worker: one quota
   // The simulator's clock, in every worker (and in the store: Redis's TIME runs at real speed).
   clock,
+  margin: realTimeMargin(config.clock.timeScale),
   store: new RedisStore({ client: redis, prefix: config.prefix, clock }),
 });
 limiter.on('error', ({ error }) => console.error(`worker ${config.index}:`, String(error)));

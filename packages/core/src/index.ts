@@ -34,6 +34,7 @@ export {
   type TokenEstimator,
 } from './estimate.js';
 export type { LimiterEvents } from './events.js';
+export type { Margin, Packing } from './internal/plan.js';
 export {
   type CallOutcome,
   type ChatLayer,

@@ -73,7 +73,7 @@ export interface LimiterOptions {
    * for every limiter sharing the quota, and the
    * growth decays linearly over `decayMs` — self-correcting on a slow network or a loaded
    * machine, back to `ms` once refusals stop. `false`: never widen.
-   * @default { ms: 20, ratio: 0, widen: { stepMs: 20, maxMs: 500, decayMs: 60_000 } }
+   * @default { ms: 10, ratio: 0, widen: { stepMs: 20, maxMs: 500, decayMs: 60_000 } }
    */
   readonly margin?: Margin;
   /**

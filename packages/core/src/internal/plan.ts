@@ -5,7 +5,7 @@ import { checkBoolean, checkNumber, checkOptions, mustBe } from '../validate.js'
 
 /** Windows up to this length are paced; longer ones (hourly, daily budgets) are not. */
 const PACED_WINDOW_MAX_MS = 60_000;
-const DEFAULT_MARGIN_MS = 20;
+const DEFAULT_MARGIN_MS = 10;
 const DEFAULT_WIDENING: MarginWidening = { stepMs: 20, maxMs: 500, decayMs: 60_000 };
 const DEFAULT_LOOKAHEAD = 64;
 const DEFAULT_MAX_DELAY_MS = 5000;
