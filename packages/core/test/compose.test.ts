@@ -15,6 +15,7 @@ import {
   run,
 } from '../src/index.js';
 import { createFakeClock } from '../src/testing.js';
+import { used } from './support/permits.js';
 
 interface ChatRequest {
   messages: Array<{ role: string; content: string }>;
@@ -59,8 +60,6 @@ describe('pipeline', () => {
     expect(pipeline<string, string>()(call)).toBe(call);
   });
 });
-
-const used = async (limiter: Limiter) => (await limiter.snapshot()).windows.map((w) => w.used);
 
 describe('limit layer', () => {
   const setup = (accounting: 'reserved' | 'actual' = 'actual') => {

@@ -10,7 +10,8 @@ import {
   pipeline,
   run,
 } from '../src/index.js';
-import { createFakeClock, type FakeClock } from '../src/testing.js';
+import { createFakeClock } from '../src/testing.js';
+import { track, used } from './support/permits.js';
 
 const MINUTE = 60_000;
 const LEASE_MS = MINUTE;
@@ -38,18 +39,6 @@ function setup(options: Partial<LimiterOptions> = {}) {
   limiter.on('settled', ({ permit }) => settled.push(permit));
   return { clock, limiter, expired, settled };
 }
-
-/** Acquires and records when (on the fake clock) the permit arrived. */
-function track(clock: FakeClock, promise: Promise<Permit>) {
-  const result: { permit?: Permit; at?: number } = {};
-  void promise.then((permit) => {
-    result.permit = permit;
-    result.at = clock.now();
-  });
-  return result;
-}
-
-const used = async (limiter: Limiter) => (await limiter.snapshot()).windows.map((w) => w.used);
 
 describe('permit leases', () => {
   it('ends a leaked permit after the lease and admits the next waiter into its slot', async () => {

@@ -10,7 +10,8 @@ import {
   PermitStateError,
   RequestTooLargeError,
 } from '../src/index.js';
-import { createFakeClock, type FakeClock } from '../src/testing.js';
+import { createFakeClock } from '../src/testing.js';
+import { track, used } from './support/permits.js';
 
 function setup(options: Omit<LimiterOptions, 'clock'> & { start?: number }) {
   const { start = 0, ...rest } = options;
@@ -18,24 +19,6 @@ function setup(options: Omit<LimiterOptions, 'clock'> & { start?: number }) {
   const limiter = new Limiter({ margin: { ms: 0 }, pacing: false, ...rest, clock });
   return { clock, limiter };
 }
-
-/** Acquires and records when (on the fake clock) each permit arrived. */
-function track(clock: FakeClock, promise: Promise<Permit>) {
-  const result: { permit?: Permit; at?: number; error?: unknown } = {};
-  promise.then(
-    (permit) => {
-      result.permit = permit;
-      result.at = clock.now();
-    },
-    (error: unknown) => {
-      result.error = error;
-      result.at = clock.now();
-    },
-  );
-  return result;
-}
-
-const used = async (limiter: Limiter) => (await limiter.snapshot()).windows.map((w) => w.used);
 
 describe('Limiter: admission and waiting', () => {
   it('admits at once while every window has room, and books the tokens', async () => {
