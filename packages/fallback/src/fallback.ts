@@ -1,11 +1,16 @@
-import { type Call, type CallContext, ConfigurationError } from '@tollgate/core';
+import {
+  type Call,
+  type CallContext,
+  type ChatRequestLike,
+  ConfigurationError,
+} from '@tollgate/core';
 import { checkFunction, checkOptions, mustBe } from '@tollgate/core/validate';
 import type { ModelChain } from './chain.js';
 import { ModelsUnavailableError } from './errors.js';
 import type { ModelSkip } from './events.js';
 import { Chain, type Member } from './internal/chain.js';
 
-/** What `fallback()` needs of a request: a `model` field it may set. */
+/** What `fallback()` needs of a request: a `model` field it sets. */
 export interface ModelRequest {
   readonly model?: string;
 }
@@ -22,8 +27,10 @@ export interface FallbackOptions {
   readonly pin?: (request: ModelRequest, context: CallContext) => string | undefined;
 }
 
-/** What `fallback(chain)` returns: a layer for any call whose request has a `model`. */
-export type FallbackLayer = <Req extends ModelRequest, Res>(next: Call<Req, Res>) => Call<Req, Res>;
+/** What `fallback(chain)` returns: a layer for any call whose request is an OpenAI-style chat request. */
+export type FallbackLayer = <Req extends ChatRequestLike & ModelRequest, Res>(
+  next: Call<Req, Res>,
+) => Call<Req, Res>;
 
 /**
  * The chain as a pipeline layer: each call tries the models in chain order — the preferred one
@@ -58,7 +65,7 @@ export function fallback(chain: ModelChain, options: FallbackOptions = {}): Fall
       ? (_request: ModelRequest, context: CallContext) => context.model
       : checkFunction(options.pin, 'fallback.pin');
 
-  return <Req extends ModelRequest, Res>(next: Call<Req, Res>): Call<Req, Res> =>
+  return <Req extends ChatRequestLike & ModelRequest, Res>(next: Call<Req, Res>): Call<Req, Res> =>
     async (request, context) => {
       const pinned = pin(request, context);
       const order = pinned === undefined ? chain.members : [chain.member(pinned, 'pinned model')];

@@ -183,7 +183,7 @@ function buildMembers(
             integer: true,
           });
     if ((definition.quota === undefined) === (definition.limiter === undefined)) {
-      throw new ConfigurationError('give exactly one of `quota` and `limiter`', path);
+      throw new ConfigurationError('give exactly one of quota and limiter', path);
     }
     if (definition.limiter !== undefined) {
       if (definition.maxWaitMs !== undefined) {
