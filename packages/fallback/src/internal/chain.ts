@@ -1,0 +1,219 @@
+import {
+  type CallContext,
+  ConfigurationError,
+  InvalidArgumentError,
+  isTollgateError,
+  Limiter,
+  MemoryStore,
+  type Store,
+  systemClock,
+  type WaitTimeoutError,
+} from '@tollgate/core';
+import {
+  checkClock,
+  checkFunction,
+  checkName,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  checkStore,
+  mustBe,
+} from '@tollgate/core/validate';
+import {
+  type Classification,
+  type Classifier,
+  createClassifier,
+  type ErrorKind,
+  PROVIDERS,
+} from '@tollgate/retry';
+import type { ChainedModel, ModelChain, ModelChainOptions, ModelDefinition } from '../chain.js';
+import type { ChainEvents, ModelSkip } from '../events.js';
+
+const CHAIN_KEYS = ['models', 'fallbackOn', 'store', 'clock', 'provider', 'classifier'];
+const MODEL_KEYS = ['model', 'quota', 'limiter', 'maxWaitMs', 'contextWindow'];
+const DEFAULT_MAX_WAIT_MS = 1_000;
+const EVENTS = keysOf<ChainEvents>({ fallback: true, served: true, error: true });
+const ERROR_KINDS = keysOf<Record<ErrorKind, unknown>>({
+  'request-rate': true,
+  'token-rate': true,
+  burst: true,
+  'quota-exhausted': true,
+  auth: true,
+  'context-length': true,
+  'bad-request': true,
+  server: true,
+  timeout: true,
+  network: true,
+  unknown: true,
+});
+
+/** Retry's give-up errors that carry the last attempt's error and its classification. */
+const GIVE_UPS = ['TOLLGATE_RETRY_EXHAUSTED', 'TOLLGATE_RETRY_AFTER_TOO_LONG'] as const;
+
+/** A model of the chain with its limiter. */
+export interface Member extends ChainedModel {
+  readonly limiter: Limiter;
+}
+
+type Listeners = { [E in keyof ChainEvents]?: Set<(payload: ChainEvents[E]) => void> };
+
+/** The chain behind `modelChain()`; `fallback()` uses `members`, `member`, `skipOf` and `emit`. */
+export class Chain implements ModelChain {
+  readonly models: ReadonlyArray<ChainedModel>;
+  readonly members: ReadonlyArray<Member>;
+  readonly limiterFor = (context: CallContext): Limiter =>
+    this.member(context.model, 'context.model').limiter;
+
+  private readonly fallbackOn: ReadonlySet<ErrorKind>;
+  private readonly classifier: Classifier;
+  private readonly listeners: Listeners = {};
+
+  constructor(options: ModelChainOptions) {
+    checkOptions(options, 'modelChain', CHAIN_KEYS);
+    const clock = checkClock(options.clock ?? systemClock, 'modelChain.clock');
+    const store =
+      options.store === undefined
+        ? new MemoryStore({ clock })
+        : checkStore(options.store, 'modelChain.store');
+    this.classifier =
+      options.classifier === undefined
+        ? createClassifier({
+            provider: checkOneOf(options.provider ?? 'generic', 'modelChain.provider', PROVIDERS),
+          })
+        : checkFunction(options.classifier, 'modelChain.classifier');
+    const fallbackOn: unknown = options.fallbackOn ?? ['quota-exhausted'];
+    if (!Array.isArray(fallbackOn)) {
+      throw new ConfigurationError(mustBe('an array', fallbackOn), 'modelChain.fallbackOn');
+    }
+    this.fallbackOn = new Set(
+      fallbackOn.map((kind, index) =>
+        checkOneOf(kind, `modelChain.fallbackOn[${index}]`, ERROR_KINDS),
+      ),
+    );
+    this.members = buildMembers(options.models, store, clock);
+    this.models = this.members.map(({ model, contextWindow }) => ({ model, contextWindow }));
+  }
+
+  limiter(model: string): Limiter {
+    return this.member(model, 'model').limiter;
+  }
+
+  on<E extends keyof ChainEvents>(
+    event: E,
+    listener: (payload: ChainEvents[E]) => void,
+  ): () => void {
+    checkOneOf(event, 'event', EVENTS, InvalidArgumentError);
+    checkFunction(listener, 'listener', InvalidArgumentError);
+    const set: Set<(payload: ChainEvents[E]) => void> = this.listeners[event] ?? new Set();
+    (this.listeners as Record<E, typeof set>)[event] = set;
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  member(model: unknown, path: string): Member {
+    const member = this.members.find((each) => each.model === model);
+    if (member === undefined) {
+      throw new InvalidArgumentError(mustBe('a model of the chain', model), path);
+    }
+    return member;
+  }
+
+  /**
+   * Why a failed call lets the request go down the chain: its limiter could not admit it
+   * within the budget, or the failure is of a kind in `fallbackOn`. `undefined`: it may not.
+   */
+  skipOf(error: unknown): ModelSkip | undefined {
+    const giveUp = GIVE_UPS.find((code) => isTollgateError(error, code));
+    const failure = giveUp === undefined ? error : (error as { lastError: unknown }).lastError;
+    if (isTollgateError(failure, 'TOLLGATE_WAIT_TIMEOUT')) return overBudget(failure);
+    const classification: Classification =
+      (giveUp === undefined
+        ? undefined
+        : (error as { classification: Classification | undefined }).classification) ??
+      this.classifier(failure);
+    return this.fallbackOn.has(classification.kind)
+      ? { kind: 'refused', classification }
+      : undefined;
+  }
+
+  emit<E extends keyof ChainEvents>(event: E, payload: ChainEvents[E]): void {
+    const set = this.listeners[event] as Set<(payload: ChainEvents[E]) => void> | undefined;
+    for (const listener of set ?? []) {
+      try {
+        listener(payload);
+      } catch (error) {
+        if (event !== 'error') this.emit('error', { error });
+      }
+    }
+  }
+}
+
+function overBudget(error: WaitTimeoutError): ModelSkip {
+  return {
+    kind: 'over-budget',
+    maxWaitMs: error.maxWaitMs,
+    expectedWaitMs: error.expectedWaitMs,
+  };
+}
+
+/** Validates the models and builds a limiter for each one given by its quota. */
+function buildMembers(
+  input: unknown,
+  store: Store,
+  clock: NonNullable<ModelChainOptions['clock']>,
+): ReadonlyArray<Member> {
+  if (!Array.isArray(input) || input.length === 0) {
+    throw new ConfigurationError(mustBe('a non-empty array', input), 'modelChain.models');
+  }
+  const definitions = input as ReadonlyArray<ModelDefinition>;
+  return definitions.map((definition, index): Member => {
+    const path = `modelChain.models[${index}]`;
+    checkOptions(definition, path, MODEL_KEYS);
+    const model = checkName(definition.model, `${path}.model`);
+    if (definitions.slice(0, index).some((other) => other.model === model)) {
+      throw new ConfigurationError(`duplicate model '${model}'`, `${path}.model`);
+    }
+    const contextWindow =
+      definition.contextWindow === undefined
+        ? undefined
+        : checkNumber(definition.contextWindow, `${path}.contextWindow`, {
+            above: 0,
+            integer: true,
+          });
+    if ((definition.quota === undefined) === (definition.limiter === undefined)) {
+      throw new ConfigurationError('give exactly one of quota and limiter', path);
+    }
+    if (definition.limiter !== undefined) {
+      if (definition.maxWaitMs !== undefined) {
+        throw new ConfigurationError(
+          "set it on the limiter: a limiter's own maxWaitMs is its budget",
+          `${path}.maxWaitMs`,
+        );
+      }
+      if (!(definition.limiter instanceof Limiter)) {
+        throw new ConfigurationError(mustBe('a Limiter', definition.limiter), `${path}.limiter`);
+      }
+      return { model, contextWindow, limiter: definition.limiter };
+    }
+    const last = index === definitions.length - 1;
+    const maxWaitMs = checkNumber(
+      definition.maxWaitMs ?? (last ? Number.POSITIVE_INFINITY : DEFAULT_MAX_WAIT_MS),
+      `${path}.maxWaitMs`,
+      { min: 0, infinity: true },
+    );
+    const limiter = new Limiter({
+      quota: definition.quota!,
+      store,
+      key: `fallback:${model}`,
+      clock,
+      maxWaitMs,
+    });
+    return { model, contextWindow, limiter };
+  });
+}
+
+function keysOf<T>(record: Record<keyof T, unknown>): ReadonlyArray<keyof T & string> {
+  return Object.keys(record) as Array<keyof T & string>;
+}
