@@ -299,9 +299,9 @@ export const tollgateModels: Strategy = {
   },
   async run(context) {
     // limiters of our own only for the margin, each with the budget the chain would give it
-    const limiters = MODELS.map((_, i) =>
+    const limiters = MODELS.map((model, i) =>
       defaultLimiter(context, {
-        key: `fallback:${MODELS[i]}`,
+        key: `fallback:${model}`,
         maxWaitMs: i < MODELS.length - 1 ? CHAIN_MAX_WAIT_MS : Infinity,
       }),
     );
