@@ -7,13 +7,14 @@
  *   pnpm bench:quota                       1,000 requests, simulated time x2
  *   BENCH_SIZE=300 TIME_SCALE=10 pnpm bench:quota
  *   BENCH_STRATEGIES=tollgate,tollgate-actual pnpm bench:quota
+ *   BENCH_STRATEGIES=tollgate-3-accounts,tollgate-3-models pnpm bench:quota   3 quotas each
  *   HANDSHAKE_DELAY_MS=150 pnpm bench:quota  each new connection waits 150 simulated ms (HTTPS)
  *
  * stdout: a table, then one JSON line per strategy.
  */
 import { presets } from '@tollgate/simulator';
 import { Agent } from 'undici';
-import { lowerBoundSeconds, QWEN3_MAX } from './bound.js';
+import { multipliedBoundSeconds, QWEN3_MAX } from './bound.js';
 import { envNumber } from './env.js';
 import { formatReasons } from './report.js';
 import { startSimulatorThread } from './simulator-thread.js';
@@ -24,6 +25,8 @@ import {
   type Strategy,
   sdkRetries,
   tollgate,
+  tollgateAccounts,
+  tollgateModels,
   warmUp,
 } from './strategies.js';
 import { syntheticBatch } from './workload.js';
@@ -33,6 +36,8 @@ const MODEL = 'qwen3-max';
 interface Row {
   readonly strategy: string;
   readonly accounting: 'reserved' | 'actual';
+  /** Copies of the quota the row drains (accounts or models); its bound is this × one quota's. */
+  readonly quotas: number;
   readonly completed: number;
   readonly lost: number;
   readonly r429: number;
@@ -54,8 +59,10 @@ async function measure(
   handshakeDelayMs: number,
 ): Promise<Row> {
   const items = syntheticBatch({ count });
+  const quotas = strategy.quotas ?? 1;
   const simulator = await startSimulatorThread({
     ...presets.qwen3Max,
+    ...strategy.endpoint,
     timeScale,
     accounting,
     countRejected: true,
@@ -83,11 +90,13 @@ async function measure(
     const outcome = await strategy.run(context);
     const makespanS = (simulator.clock.now() - started) / 1000;
     const stats = await simulator.stats();
-    const lowerBoundS = lowerBoundSeconds(await simulator.costs(items, accounting), QWEN3_MAX);
+    const costs = await simulator.costs(items, accounting);
+    const lowerBoundS = multipliedBoundSeconds(costs, QWEN3_MAX, quotas);
     const r429ByReason = stats.rejected429ByReason;
     return {
       strategy: strategy.name,
       accounting,
+      quotas,
       completed: outcome.completed,
       lost: outcome.lost,
       r429: Object.values(r429ByReason).reduce((sum, n) => sum + n, 0),
@@ -106,6 +115,7 @@ function formatTable(rows: ReadonlyArray<Row>): string {
   const header = [
     'strategy',
     'accounting',
+    'quotas',
     'completed',
     'lost',
     '429s',
@@ -117,6 +127,7 @@ function formatTable(rows: ReadonlyArray<Row>): string {
   const body = rows.map((row) => [
     row.strategy,
     row.accounting,
+    String(row.quotas),
     String(row.completed),
     String(row.lost),
     String(row.r429),
@@ -142,7 +153,7 @@ async function main(): Promise<void> {
       `(${QWEN3_MAX.rpm} RPM, ${QWEN3_MAX.tpm.toLocaleString('en')} TPM, ${QWEN3_MAX.rps} RPS, ${QWEN3_MAX.tps.toLocaleString('en')} TPS, burst guard), ` +
       `simulated time x${timeScale}` +
       (handshakeDelayMs > 0 ? `, ${handshakeDelayMs} ms per new connection (HTTPS)` : '') +
-      '; makespans in simulated seconds',
+      '; makespans in simulated seconds; a row of N quotas is bounded by N × one quota',
   );
   const plan: Array<[Strategy, 'reserved' | 'actual']> = [
     [tollgate, 'reserved'],
@@ -151,6 +162,8 @@ async function main(): Promise<void> {
     [fixedInterval, 'reserved'],
     [bottleneck, 'reserved'],
     [sdkRetries, 'reserved'],
+    [tollgateAccounts, 'reserved'],
+    [tollgateModels, 'reserved'],
   ];
   const only = process.env.BENCH_STRATEGIES?.split(',').map((name) => name.trim());
   const label = ([strategy, accounting]: (typeof plan)[number]) =>
@@ -175,6 +188,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         strategy: labelOf(row.strategy, row.accounting),
+        quotas: row.quotas,
         completed: row.completed,
         lost: row.lost,
         r429: row.r429,

@@ -25,3 +25,15 @@ export function lowerBoundSeconds(costs: ReadonlyArray<number>, quota: QuotaRate
     (tokens / quota.tpm) * 60 - 60,
   );
 }
+
+/**
+ * The bound of a batch drained through `quotas` copies of `quota` (accounts or models): `quotas`
+ * times one quota's throughput, i.e. the single-quota bound divided by `quotas`. It is what
+ * "N × one quota" promises; the fluid bound of the pooled windows, which fill once each at the
+ * start, is lower by up to (N − 1)/N of a window, so a ratio against this one is the stricter.
+ */
+export const multipliedBoundSeconds = (
+  costs: ReadonlyArray<number>,
+  quota: QuotaRates,
+  quotas: number,
+): number => lowerBoundSeconds(costs, quota) / quotas;

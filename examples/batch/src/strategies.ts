@@ -1,5 +1,8 @@
-import { type Clock, Limiter } from '@tollgate/core';
+import { type Clock, Limiter, type LimiterOptions } from '@tollgate/core';
+import { fallback, modelChain } from '@tollgate/fallback';
 import { withTollgate } from '@tollgate/openai';
+import { accountPool, rotate } from '@tollgate/rotation';
+import { presets, type SimulatorConfig } from '@tollgate/simulator';
 import Bottleneck from 'bottleneck';
 import OpenAI from 'openai';
 import type { QuotaRates } from './bound.js';
@@ -35,6 +38,13 @@ export interface StrategyOutcome {
 export interface Strategy {
   readonly name: string;
   readonly description: string;
+  /**
+   * How many copies of the quota the strategy drains, each its own account or model; the
+   * simulator serves them as `endpoint` says. @default 1, the simulator's own account and model
+   */
+  readonly quotas?: number;
+  /** The accounts and models the simulator serves instead of its preset's. */
+  readonly endpoint?: Pick<SimulatorConfig, 'accounts' | 'models'>;
   run(context: StrategyContext): Promise<StrategyOutcome>;
 }
 
@@ -119,27 +129,79 @@ async function pool(
   return { completed, lost: items.length - completed };
 }
 
+/**
+ * A limiter with default options — nothing tuned for the batch: the quota on the endpoint's
+ * clock, the default margin in real time (at TIME_SCALE=1, every option is the default).
+ */
+const defaultLimiter = (
+  context: StrategyContext,
+  options: Pick<LimiterOptions, 'store' | 'key' | 'maxWaitMs'> = {},
+) =>
+  new Limiter({
+    quota: { ...context.quota, accounting: context.accounting },
+    clock: context.clock,
+    margin: realTimeMargin(context.timeScale),
+    ...options,
+  });
+
+/** Sends the whole batch at once through `client`; counts what succeeded. */
+async function sendAll(context: StrategyContext, client: OpenAI): Promise<StrategyOutcome> {
+  const results = await Promise.allSettled(
+    context.items.map((item) => client.chat.completions.create(request(context, item))),
+  );
+  const completed = results.filter((result) => result.status === 'fulfilled').length;
+  return { completed, lost: context.items.length - completed };
+}
+
 export const tollgate: Strategy = {
   name: 'tollgate',
   description: '@tollgate/openai: every call admitted by the limiter, retried through it',
   async run(context) {
-    // default options — nothing tuned for the batch: the quota on the endpoint's clock, the
-    // default margin in real time (at TIME_SCALE=1, every option is the default)
-    const limiter = new Limiter({
-      quota: { ...context.quota, accounting: context.accounting },
-      clock: context.clock,
-      margin: realTimeMargin(context.timeScale),
-    });
+    const limiter = defaultLimiter(context);
     const client = withTollgate(plainClient(context), {
       limiter,
       retry: { provider: 'dashscope', clock: context.clock },
     });
-    const results = await Promise.allSettled(
-      context.items.map((item) => client.chat.completions.create(request(context, item))),
-    );
+    const outcome = await sendAll(context, client);
     limiter.close();
-    const completed = results.filter((result) => result.status === 'fulfilled').length;
-    return { completed, lost: context.items.length - completed };
+    return outcome;
+  },
+};
+
+/** Three accounts of the simulator, each with the preset's quota (keys of its own, no sharing). */
+const ACCOUNTS = ['account-1', 'account-2', 'account-3'];
+
+export const tollgateAccounts: Strategy = {
+  name: 'tollgate-3-accounts',
+  description: `@tollgate/rotation: rotate(pool) over ${ACCOUNTS.length} accounts, each with the quota, default options`,
+  quotas: ACCOUNTS.length,
+  endpoint: { accounts: ACCOUNTS.map((id) => ({ id, keys: [`sk-${id}`] })) },
+  async run(context) {
+    const limiters: Limiter[] = [];
+    const pool = accountPool({
+      provider: 'dashscope',
+      clock: context.clock,
+      accounts: ACCOUNTS.map((id) => ({
+        id,
+        apiKey: `sk-${id}`,
+        quotas: {
+          // a factory only for the margin: the pool's store and key, as its own limiters have
+          [context.model]: ({ store, key }) => {
+            const limiter = defaultLimiter(context, { store, key });
+            limiters.push(limiter);
+            return limiter;
+          },
+        },
+      })),
+    });
+    const client = withTollgate(plainClient(context), {
+      limiter: pool.limiterFor,
+      layers: [rotate(pool)],
+      retry: { provider: 'dashscope', clock: context.clock },
+    });
+    const outcome = await sendAll(context, client);
+    for (const limiter of limiters) limiter.close();
+    return outcome;
   },
 };
 
@@ -214,5 +276,47 @@ export const sdkRetries: Strategy = {
         return false;
       }
     });
+  },
+};
+
+/**
+ * Three models of the simulator, each with the preset's quota: "3 × one quota" is then well
+ * defined (a chain of unequal quotas, qwen3-max → qwen-plus → qwen-turbo, has no single quota to
+ * multiply). The first is the preset's model.
+ */
+const MODELS = ['qwen3-max', 'qwen3-max-b', 'qwen3-max-c'];
+/** modelChain's default wait budget of every model but the last (which waits as long as it takes). */
+const CHAIN_MAX_WAIT_MS = 1_000;
+
+export const tollgateModels: Strategy = {
+  name: 'tollgate-3-models',
+  description: `@tollgate/fallback: fallback(chain) down ${MODELS.length} models, each with the quota, default options`,
+  quotas: MODELS.length,
+  endpoint: {
+    models: Object.fromEntries(
+      MODELS.map((model) => [model, presets.qwen3Max.models!['qwen3-max']!]),
+    ),
+  },
+  async run(context) {
+    // limiters of our own only for the margin, each with the budget the chain would give it
+    const limiters = MODELS.map((model, i) =>
+      defaultLimiter(context, {
+        key: `fallback:${model}`,
+        maxWaitMs: i < MODELS.length - 1 ? CHAIN_MAX_WAIT_MS : Infinity,
+      }),
+    );
+    const chain = modelChain({
+      provider: 'dashscope',
+      clock: context.clock,
+      models: MODELS.map((model, i) => ({ model, limiter: limiters[i]! })),
+    });
+    const client = withTollgate(plainClient(context), {
+      limiter: chain.limiterFor,
+      layers: [fallback(chain)],
+      retry: { provider: 'dashscope', clock: context.clock },
+    });
+    const outcome = await sendAll(context, client);
+    for (const limiter of limiters) limiter.close();
+    return outcome;
   },
 };
