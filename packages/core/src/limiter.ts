@@ -1,8 +1,8 @@
 import { type Clock, systemClock } from './clock.js';
+import { Emitter } from './emitter.js';
 import { InvalidArgumentError, PermitStateError } from './errors.js';
 import type { TokenEstimate } from './estimate.js';
 import type { LimiterEvents } from './events.js';
-import { Emitter } from './internal/emitter.js';
 import { type Leased, Leases } from './internal/leases.js';
 import { afterMaybe, isPromiseLike } from './internal/maybe-promise.js';
 import {
@@ -25,15 +25,7 @@ import { MemoryStore } from './memory-store.js';
 import type { Permit, PermitState, QuotaFeedback, Usage } from './permit.js';
 import { defineQuota, type Quota, type QuotaDefinition, type WindowUnit } from './quota.js';
 import type { MarginWidening, Store, StorePlan, Ticket } from './store.js';
-import {
-  checkClock,
-  checkFunction,
-  checkName,
-  checkNumber,
-  checkOneOf,
-  checkOptions,
-  checkStore,
-} from './validate.js';
+import { checkClock, checkName, checkNumber, checkOptions, checkStore } from './validate.js';
 
 export interface LimiterOptions {
   /** The quota to enforce: a {@link defineQuota} result or a definition. */
@@ -173,7 +165,7 @@ export class Limiter {
   private readonly plan: StorePlan;
   private readonly widening: MarginWidening | undefined;
   private readonly rules: RequestRules;
-  private readonly events = new Emitter<LimiterEvents>((error, event) => {
+  private readonly events = new Emitter<LimiterEvents>(LIMITER_EVENTS, (error, event) => {
     if (event !== 'error') this.events.emit('error', { error });
   });
   private readonly scheduler: Scheduler;
@@ -355,8 +347,6 @@ export class Limiter {
     event: E,
     listener: (payload: LimiterEvents[E]) => void,
   ): () => void {
-    checkOneOf(event, 'event', LIMITER_EVENTS, InvalidArgumentError);
-    checkFunction(listener, 'listener', InvalidArgumentError);
     return this.events.on(event, listener);
   }
 

@@ -153,15 +153,34 @@ export function checkStore(
   path: string,
   error: CheckError = ConfigurationError,
 ): Store {
-  const expected = `a Store (${STORE_METHODS.join(', ')})`;
+  return checkMethods<Store>(
+    value,
+    path,
+    `a Store (${STORE_METHODS.join(', ')})`,
+    STORE_METHODS,
+    error,
+  );
+}
+
+/**
+ * An object with every one of `methods` (an interface implemented by the user: a store, a
+ * budget); the message says what was `expected` and names the methods missing.
+ */
+export function checkMethods<T>(
+  value: unknown,
+  path: string,
+  expected: string,
+  methods: ReadonlyArray<string>,
+  error: CheckError = ConfigurationError,
+): T {
   if (typeof value !== 'object' || value === null) throw new error(mustBe(expected, value), path);
-  const missing = STORE_METHODS.filter(
+  const missing = methods.filter(
     (name) => typeof (value as Record<string, unknown>)[name] !== 'function',
   );
   if (missing.length > 0) {
     throw new error(`must be ${expected}, got an object without ${missing.join(', ')}`, path);
   }
-  return value as Store;
+  return value as T;
 }
 
 /** A limiter (an object with `acquire` and `heed`), or a function choosing one per call. */

@@ -3,9 +3,9 @@
  * with a real MemoryStore and the fake clock. The limiter's own tests cover them together.
  */
 import { describe, expect, it } from 'vitest';
+import { Emitter } from '../src/emitter.js';
 import type { LimiterEvents } from '../src/events.js';
 import { defineQuota, MemoryStore, type Permit } from '../src/index.js';
-import { Emitter } from '../src/internal/emitter.js';
 import { buildPlan, parsePacking } from '../src/internal/plan.js';
 import { parseRequest, type RequestRules } from '../src/internal/request.js';
 import { Scheduler } from '../src/internal/scheduler.js';
@@ -98,7 +98,7 @@ describe('Scheduler', () => {
       lookahead: 8,
       maxHeadDelayMs: 0,
       maxInFlight,
-      events: new Emitter<LimiterEvents>(() => {}),
+      events: new Emitter<LimiterEvents>([], () => {}),
       costOf: () => 1,
       issue: (_request, _ticket, admittedAt) => {
         issued.push(admittedAt);

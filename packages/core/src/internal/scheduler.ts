@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.js';
+import type { Emitter } from '../emitter.js';
 import {
   isTollgateError,
   LimiterClosedError,
@@ -19,7 +20,6 @@ import type {
   StorePlan,
   Ticket,
 } from '../store.js';
-import type { Emitter } from './emitter.js';
 import { isPromiseLike } from './maybe-promise.js';
 import type { Request } from './request.js';
 import { WaitQueue } from './wait-queue.js';

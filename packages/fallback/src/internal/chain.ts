@@ -9,6 +9,7 @@ import {
   systemClock,
   type WaitTimeoutError,
 } from '@tollgate/core';
+import { Emitter } from '@tollgate/core/emitter';
 import {
   checkClock,
   checkFunction,
@@ -55,8 +56,6 @@ export interface Member extends ChainedModel {
   readonly limiter: Limiter;
 }
 
-type Listeners = { [E in keyof ChainEvents]?: Set<(payload: ChainEvents[E]) => void> };
-
 /** The chain behind `modelChain()`; `fallback()` uses `members`, `member`, `skipOf` and `emit`. */
 export class Chain implements ModelChain {
   readonly models: ReadonlyArray<ChainedModel>;
@@ -66,7 +65,9 @@ export class Chain implements ModelChain {
 
   private readonly fallbackOn: ReadonlySet<ErrorKind>;
   private readonly classifier: Classifier;
-  private readonly listeners: Listeners = {};
+  private readonly events = new Emitter<ChainEvents>(EVENTS, (error, event) => {
+    if (event !== 'error') this.events.emit('error', { error });
+  });
 
   constructor(options: ModelChainOptions) {
     checkOptions(options, 'modelChain', CHAIN_KEYS);
@@ -102,14 +103,7 @@ export class Chain implements ModelChain {
     event: E,
     listener: (payload: ChainEvents[E]) => void,
   ): () => void {
-    checkOneOf(event, 'event', EVENTS, InvalidArgumentError);
-    checkFunction(listener, 'listener', InvalidArgumentError);
-    const set: Set<(payload: ChainEvents[E]) => void> = this.listeners[event] ?? new Set();
-    (this.listeners as Record<E, typeof set>)[event] = set;
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-    };
+    return this.events.on(event, listener);
   }
 
   member(model: unknown, path: string): Member {
@@ -139,14 +133,7 @@ export class Chain implements ModelChain {
   }
 
   emit<E extends keyof ChainEvents>(event: E, payload: ChainEvents[E]): void {
-    const set = this.listeners[event] as Set<(payload: ChainEvents[E]) => void> | undefined;
-    for (const listener of set ?? []) {
-      try {
-        listener(payload);
-      } catch (error) {
-        if (event !== 'error') this.emit('error', { error });
-      }
-    }
+    this.events.emit(event, payload);
   }
 }
 

@@ -1,5 +1,5 @@
-import { ConfigurationError, InvalidArgumentError } from '@tollgate/core';
-import { checkNumber, mustBe } from '@tollgate/core/validate';
+import { InvalidArgumentError } from '@tollgate/core';
+import { checkMethods, checkNumber, mustBe } from '@tollgate/core/validate';
 import type { RetryBudget } from '../budget.js';
 import { type Classification, ERROR_KINDS } from '../classification.js';
 
@@ -36,17 +36,5 @@ const BUDGET_METHODS = Object.keys({
 /** A {@link RetryBudget}: an object with every method of one; the message names those missing. */
 export function checkBudget(value: unknown, path: string): RetryBudget {
   const expected = `a RetryBudget (${BUDGET_METHODS.join(', ')}) or false`;
-  if (typeof value !== 'object' || value === null) {
-    throw new ConfigurationError(mustBe(expected, value), path);
-  }
-  const missing = BUDGET_METHODS.filter(
-    (name) => typeof (value as Record<string, unknown>)[name] !== 'function',
-  );
-  if (missing.length > 0) {
-    throw new ConfigurationError(
-      `must be ${expected}, got an object without ${missing.join(', ')}`,
-      path,
-    );
-  }
-  return value as RetryBudget;
+  return checkMethods<RetryBudget>(value, path, expected, BUDGET_METHODS);
 }

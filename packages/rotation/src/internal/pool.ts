@@ -12,6 +12,7 @@ import {
   type Store,
   systemClock,
 } from '@tollgate/core';
+import { Emitter } from '@tollgate/core/emitter';
 import {
   checkClock,
   checkFunction,
@@ -99,8 +100,6 @@ interface View {
   readonly snapshot: LimiterSnapshot;
 }
 
-type Listeners = { [E in keyof PoolEvents]?: Set<(payload: PoolEvents[E]) => void> };
-
 /** The pool behind `accountPool()`; `rotate()` uses `pick` and `report`. */
 export class Pool implements AccountPool {
   readonly accounts: ReadonlyArray<PooledAccount>;
@@ -129,7 +128,9 @@ export class Pool implements AccountPool {
   private readonly reasons = new Map<string, Classification>();
   /** What this process has picked on each limiter and not yet seen finish. */
   private readonly inProgress = new Map<Limiter, { requests: number; tokens: number }>();
-  private readonly listeners: Listeners = {};
+  private readonly events = new Emitter<PoolEvents>(EVENTS, (error, event) => {
+    if (event !== 'error') this.fail(error);
+  });
 
   constructor(options: AccountPoolOptions) {
     checkOptions(options, 'accountPool', POOL_KEYS);
@@ -169,14 +170,7 @@ export class Pool implements AccountPool {
   }
 
   on<E extends keyof PoolEvents>(event: E, listener: (payload: PoolEvents[E]) => void): () => void {
-    checkOneOf(event, 'event', EVENTS, InvalidArgumentError);
-    checkFunction(listener, 'listener', InvalidArgumentError);
-    const set: Set<(payload: PoolEvents[E]) => void> = this.listeners[event] ?? new Set();
-    (this.listeners as Record<E, typeof set>)[event] = set;
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-    };
+    return this.events.on(event, listener);
   }
 
   /**
@@ -406,14 +400,7 @@ export class Pool implements AccountPool {
   }
 
   private emit<E extends keyof PoolEvents>(event: E, payload: PoolEvents[E]): void {
-    const set = this.listeners[event] as Set<(payload: PoolEvents[E]) => void> | undefined;
-    for (const listener of set ?? []) {
-      try {
-        listener(payload);
-      } catch (error) {
-        if (event !== 'error') this.fail(error);
-      }
-    }
+    this.events.emit(event, payload);
   }
 
   private fail(error: unknown): void {
