@@ -50,9 +50,9 @@ export interface LimiterOptions {
    * `lookahead` bounds how many waiters each decision considers. `false`: strict order.
    * The delay buys throughput when the queue is full (on qwen3-max's per-second token window,
    * 1 s of it schedules a long-context batch within 4.5% of the fluid bound, 5 s within 3.1%:
-   * `pnpm bench:core`); it
-   * never fails a waiter's `maxWaitMs` and never touches a higher priority, so a caller that
-   * needs its answer sooner says so with `priority`, or sets `maxDelayMs: 0`.
+   * `pnpm bench:core`); it never fails a waiter's `maxWaitMs` and never touches a higher
+   * priority, so a caller that needs its answer sooner says so with `priority`, or sets
+   * `maxDelayMs: 0`.
    * @default { lookahead: 64, maxDelayMs: 5000 }
    */
   readonly packing?: Packing;
@@ -62,9 +62,9 @@ export interface LimiterOptions {
    * `widen`: when the provider refuses for rate a request the windows had room for
    * (`heed({ widenMargin: true })`, which `quotaFeedback` of `@tollgate/retry` asks for), the
    * margin grows by `stepMs` — doubling its growth once that is above `stepMs` — up to `maxMs`,
-   * for every limiter sharing the quota, and the
-   * growth decays linearly over `decayMs` — self-correcting on a slow network or a loaded
-   * machine, back to `ms` once refusals stop. `false`: never widen.
+   * for every limiter sharing the quota, and the growth decays linearly over `decayMs`:
+   * self-correcting on a slow network or a loaded machine, back to `ms` once refusals stop.
+   * `false`: never widen.
    * @default { ms: 10, ratio: 0, widen: { stepMs: 20, maxMs: 500, decayMs: 60_000 } }
    */
   readonly margin?: Margin;
