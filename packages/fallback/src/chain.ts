@@ -8,21 +8,26 @@ export interface ModelDefinition {
   /** The model name the request is sent with, e.g. `qwen3-max`. Unique in the chain. */
   readonly model: string;
   /**
-   * Its quota: the chain builds its limiter, keyed `fallback:<model>` in the chain's store, with
-   * `maxWaitMs` as the limiter's wait budget. Give exactly one of `quota` and `limiter`.
+   * Its quota: the chain builds its limiter, keyed `fallback:<model>` in the chain's store.
+   * Give exactly one of `quota` and `limiter`.
    */
   readonly quota?: QuotaDefinition | Quota;
-  /**
-   * A limiter of your own for it (other limiter options, a shared key). Its own `maxWaitMs` is
-   * the model's wait budget, so `maxWaitMs` cannot be given with it.
-   */
+  /** A limiter of your own for it (other limiter options, a shared key). */
   readonly limiter?: Limiter;
   /**
-   * The wait budget: how long a request may wait for this model's admission before it goes
-   * down the chain. The limiter rejects at once when it already knows the wait is longer, so
-   * the request moves on before anything is sent. Lower it to spill sooner; `Infinity` never
-   * spills for a wait.
-   * @default 1_000, and Infinity for the last model (there is nowhere further to go)
+   * The wait budget: how long a request waits for this model alone. Past it, the request also
+   * waits for the next model of the chain — still for this one too — and the first of them to
+   * admit it serves it, nothing sent to the other. So traffic stays on this model while it
+   * keeps up, overflows down the chain when it cannot, and comes back the moment it has room.
+   * `0` spills at once; `Infinity` never spills for a wait. Not used for the last model.
+   * @default 1_000
+   */
+  readonly spillAfterMs?: number;
+  /**
+   * The longest a request waits for this model at all (only with `quota`; a `limiter` of your
+   * own uses its own `maxWaitMs`). Past it — at once, when the limiter already knows the wait
+   * is longer — the request gives up on this model: `{ kind: 'over-budget' }`.
+   * @default Infinity
    */
   readonly maxWaitMs?: number;
   /**
@@ -37,6 +42,7 @@ export interface ModelDefinition {
 /** A model as the chain holds it. */
 export interface ChainedModel {
   readonly model: string;
+  readonly spillAfterMs: number;
   readonly contextWindow: number | undefined;
 }
 
@@ -53,7 +59,7 @@ export interface ModelChainOptions {
   readonly fallbackOn?: ReadonlyArray<ErrorKind>;
   /** Where the limiters built from `quota` keep their windows. @default new MemoryStore({ clock }) */
   readonly store?: Store;
-  /** Timers of the limiters built from `quota`. @default systemClock */
+  /** The spill timers, and those of the limiters built from `quota`. @default systemClock */
   readonly clock?: Clock;
   /** Whose error table classifies failures (see `@tollgate/retry`). @default 'generic' */
   readonly provider?: Provider;
@@ -88,7 +94,7 @@ export interface ModelChain {
  * const chain = modelChain({
  *   provider: 'dashscope',
  *   models: [
- *     { model: 'qwen3-max', quota: { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 }, maxWaitMs: 2_000 },
+ *     { model: 'qwen3-max', quota: { rpm: 600, tpm: 1_000_000, rps: 10, tps: 16_667 }, spillAfterMs: 2_000 },
  *     { model: 'qwen-plus', quota: { rpm: 15_000, tpm: 5_000_000 } },
  *   ],
  * });

@@ -8,8 +8,8 @@ declare module '@tollgate/core' {
 }
 
 /**
- * No model of the chain could serve the request: each one it could go to was over its wait
- * budget, refused it for a reason in `fallbackOn`, or has no larger `contextWindow` than one
+ * No model of the chain could serve the request: each one it could go to gave up on it (its
+ * `maxWaitMs`), refused it for a reason in `fallbackOn`, or has no larger `contextWindow` than one
  * that found the request too long. `models` says, for each model considered, in chain order,
  * why it did not serve; `cause` is the last attempt's error when an attempt was made. Match on
  * it with core's `isTollgateError(error, 'TOLLGATE_MODELS_UNAVAILABLE')`.
@@ -28,10 +28,14 @@ export class ModelsUnavailableError extends TollgateError {
 
 function describe({ model, reason }: { model: string; reason: ModelSkip }): string {
   switch (reason.kind) {
+    case 'spilled':
+      return `${model} not admitted within ${reason.afterMs} ms`;
     case 'over-budget':
       return reason.expectedWaitMs === undefined
         ? `${model} not admitted within ${reason.maxWaitMs} ms`
         : `${model} needs ${Math.ceil(reason.expectedWaitMs)} ms > ${reason.maxWaitMs} ms`;
+    case 'no-account':
+      return `${model} has no account that can take it`;
     case 'refused':
       return `${model} refused (${reason.classification.kind})`;
     case 'context-window':

@@ -6,14 +6,10 @@ import {
 } from '@tollgate/core';
 import { checkFunction, checkOptions, mustBe } from '@tollgate/core/validate';
 import type { ModelChain } from './chain.js';
-import { ModelsUnavailableError } from './errors.js';
-import type { ModelSkip } from './events.js';
-import { Chain, type Member } from './internal/chain.js';
+import { Chain } from './internal/chain.js';
+import { type ModelRequest, Routing } from './internal/routing.js';
 
-/** What `fallback()` needs of a request: a `model` field it sets. */
-export interface ModelRequest {
-  readonly model?: string;
-}
+export type { ModelRequest } from './internal/routing.js';
 
 export interface FallbackOptions {
   /**
@@ -34,16 +30,21 @@ export type FallbackLayer = <Req extends ChatRequestLike & ModelRequest, Res>(
 
 /**
  * The chain as a pipeline layer: each call tries the models in chain order — the preferred one
- * first, every time, so traffic returns to it as soon as it has room — with `context.model`
- * and the request's `model` set to the one tried, so that `limit(chain.limiterFor)` below
- * admits it by that model's quota and the transport sends that model.
+ * first, every time — with `context.model` and the request's `model` set to the one tried, so
+ * that `limit(chain.limiterFor)` below admits it by that model's quota and the transport sends
+ * that model.
  *
- * - **Proactive:** a model whose limiter cannot admit the request within its wait budget
- *   (`WaitTimeoutError`, at once when the limiter knows) is passed over before anything is
- *   sent.
- * - **Reactive:** a failure whose classification is in the chain's `fallbackOn` sends the
- *   request to the next model (`context-length`: the next one with a larger `contextWindow`).
- *   Any other failure goes up at once, as does one after output started or after an abort.
+ * - **Proactive:** a request its model's limiter has not admitted within the model's
+ *   `spillAfterMs` also waits for the next model, and so on down the chain; the first limiter
+ *   to admit it serves it, and the other waits are stopped before anything is sent. A model
+ *   that keeps up keeps its traffic; overflow goes down the chain and comes back as soon as
+ *   the preferred model has room, even for a request already waiting further down. (Spilling
+ *   needs `limit()` below, which tells the layer when a call waits and when it is admitted;
+ *   without it the chain is reactive only.)
+ * - **Reactive:** a failure whose classification is in the chain's `fallbackOn` leaves that
+ *   model out and sends the request round again (`context-length`: only to a model with a
+ *   larger `contextWindow`). Any other failure goes up at once, as does one after output
+ *   started or after an abort.
  *
  * Each move is a `fallback` event, each success a `served` event naming the model. When no
  * model is left, the call fails with `ModelsUnavailableError`, listing each model's reason.
@@ -69,59 +70,6 @@ export function fallback(chain: ModelChain, options: FallbackOptions = {}): Fall
     async (request, context) => {
       const pinned = pin(request, context);
       const order = pinned === undefined ? chain.members : [chain.member(pinned, 'pinned model')];
-      const skipped: Array<{ readonly model: string; readonly reason: ModelSkip }> = [];
-      /** The largest context window a model refused the request as too long for. */
-      let tooLongFor: number | undefined;
-      let refusedTooLong = false;
-      let left: { readonly model: string; readonly reason: ModelSkip } | undefined;
-      let failed: { readonly error: unknown } | undefined;
-      const fits = (member: Member) =>
-        !refusedTooLong ||
-        (member.contextWindow !== undefined &&
-          tooLongFor !== undefined &&
-          member.contextWindow > tooLongFor);
-
-      for (const member of order) {
-        const { model } = member;
-        if (!fits(member)) {
-          skipped.push({ model, reason: { kind: 'context-window' } });
-          continue;
-        }
-        if (left !== undefined) chain.emit('fallback', { from: left.model, to: model, ...left });
-        let outputStarted = false;
-        try {
-          const response = await next(
-            { ...request, model },
-            {
-              ...context,
-              model,
-              outputStarted: () => {
-                outputStarted = true;
-                context.outputStarted?.();
-              },
-            },
-          );
-          chain.emit('served', { model, skipped });
-          return response;
-        } catch (error) {
-          const reason = outputStarted || context.signal?.aborted ? undefined : chain.skipOf(error);
-          if (reason === undefined) throw error;
-          if (reason.kind === 'refused' && reason.classification.kind === 'context-length') {
-            refusedTooLong = true;
-            tooLongFor = larger(tooLongFor, member.contextWindow);
-          }
-          left = { model, reason };
-          skipped.push(left);
-          failed = { error };
-        }
-      }
-      throw new ModelsUnavailableError(
-        skipped,
-        failed === undefined ? undefined : { cause: failed.error },
-      );
+      return new Routing(chain, chain.clock, next, order, request, context).run();
     };
-}
-
-function larger(known: number | undefined, window: number | undefined): number | undefined {
-  return known === undefined || window === undefined ? (window ?? known) : Math.max(known, window);
 }

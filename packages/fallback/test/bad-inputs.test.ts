@@ -51,11 +51,29 @@ const rows: ReadonlyArray<BadInputRow> = [
   },
   {
     entry: '`modelChain(options)`',
-    input: 'a model with both `quota` and `limiter`, or neither',
-    act: chainOf({ models: [{ model: 'max' }] }),
+    input: 'a model with both `quota` and `limiter`',
+    act: chainOf({
+      models: [{ model: 'max', quota: QUOTA, limiter: new Limiter({ quota: QUOTA }) }],
+    }),
     via: 'throws',
     error: ConfigurationError,
-    message: 'modelChain.models[0]: give exactly one of quota and limiter',
+    message: 'modelChain.models[0]: give at most one of quota and limiter',
+  },
+  {
+    entry: '`modelChain(options)`',
+    input: '`maxWaitMs` on a model with no `quota`',
+    act: chainOf({ models: [{ model: 'max', maxWaitMs: 10 }] }),
+    via: 'throws',
+    error: ConfigurationError,
+    message: 'modelChain.models[0].maxWaitMs: only with quota',
+  },
+  {
+    entry: '`modelChain(options)`',
+    input: '`spillAfterMs` < 0 or not a number',
+    act: chainOf(models({ spillAfterMs: -1 })),
+    via: 'throws',
+    error: ConfigurationError,
+    message: 'modelChain.models[0].spillAfterMs: must be a finite number >= 0 or Infinity',
   },
   {
     entry: '`modelChain(options)`',

@@ -1,5 +1,6 @@
 import {
   type CallContext,
+  type Clock,
   ConfigurationError,
   InvalidArgumentError,
   isTollgateError,
@@ -31,8 +32,8 @@ import type { ChainedModel, ModelChain, ModelChainOptions, ModelDefinition } fro
 import type { ChainEvents, ModelSkip } from '../events.js';
 
 const CHAIN_KEYS = ['models', 'fallbackOn', 'store', 'clock', 'provider', 'classifier'];
-const MODEL_KEYS = ['model', 'quota', 'limiter', 'maxWaitMs', 'contextWindow'];
-const DEFAULT_MAX_WAIT_MS = 1_000;
+const MODEL_KEYS = ['model', 'quota', 'limiter', 'spillAfterMs', 'maxWaitMs', 'contextWindow'];
+const DEFAULT_SPILL_AFTER_MS = 1_000;
 const EVENTS = keysOf<ChainEvents>({ fallback: true, served: true, error: true });
 const ERROR_KINDS = keysOf<Record<ErrorKind, unknown>>({
   'request-rate': true,
@@ -48,20 +49,27 @@ const ERROR_KINDS = keysOf<Record<ErrorKind, unknown>>({
   unknown: true,
 });
 
+/** The code of @tollgate/rotation's `AllAccountsUnavailableError`. */
+const NO_ACCOUNT = 'TOLLGATE_ALL_ACCOUNTS_UNAVAILABLE';
+
 /** Retry's give-up errors that carry the last attempt's error and its classification. */
 const GIVE_UPS = ['TOLLGATE_RETRY_EXHAUSTED', 'TOLLGATE_RETRY_AFTER_TOO_LONG'] as const;
 
-/** A model of the chain with its limiter. */
+/** A model of the chain with its limiter, unless a layer below limits it (a pool's). */
 export interface Member extends ChainedModel {
-  readonly limiter: Limiter;
+  readonly limiter: Limiter | undefined;
 }
 
-/** The chain behind `modelChain()`; `fallback()` uses `members`, `member`, `skipOf` and `emit`. */
+/**
+ * The chain behind `modelChain()`; `fallback()` uses `members`, `member`, `clock`, `skipOf` and
+ * `emit`.
+ */
 export class Chain implements ModelChain {
   readonly models: ReadonlyArray<ChainedModel>;
   readonly members: ReadonlyArray<Member>;
+  readonly clock: Clock;
   readonly limiterFor = (context: CallContext): Limiter =>
-    this.member(context.model, 'context.model').limiter;
+    this.limiterOf(this.member(context.model, 'context.model'), 'context.model');
 
   private readonly fallbackOn: ReadonlySet<ErrorKind>;
   private readonly classifier: Classifier;
@@ -72,6 +80,7 @@ export class Chain implements ModelChain {
   constructor(options: ModelChainOptions) {
     checkOptions(options, 'modelChain', CHAIN_KEYS);
     const clock = checkClock(options.clock ?? systemClock, 'modelChain.clock');
+    this.clock = clock;
     const store =
       options.store === undefined
         ? new MemoryStore({ clock })
@@ -92,11 +101,23 @@ export class Chain implements ModelChain {
       ),
     );
     this.members = buildMembers(options.models, store, clock);
-    this.models = this.members.map(({ model, contextWindow }) => ({ model, contextWindow }));
+    this.models = this.members.map(({ model, spillAfterMs, contextWindow }) => ({
+      model,
+      spillAfterMs,
+      contextWindow,
+    }));
   }
 
   limiter(model: string): Limiter {
-    return this.member(model, 'model').limiter;
+    return this.limiterOf(this.member(model, 'model'), 'model');
+  }
+
+  private limiterOf(member: Member, path: string): Limiter {
+    if (member.limiter !== undefined) return member.limiter;
+    throw new InvalidArgumentError(
+      `model '${member.model}' has no quota in the chain (a layer below limits it, such as rotate(pool) with limit(pool.limiterFor))`,
+      path,
+    );
   }
 
   on<E extends keyof ChainEvents>(
@@ -115,13 +136,19 @@ export class Chain implements ModelChain {
   }
 
   /**
-   * Why a failed call lets the request go down the chain: its limiter could not admit it
-   * within the budget, or the failure is of a kind in `fallbackOn`. `undefined`: it may not.
+   * Why a failed call lets the request go down the chain: its limiter gave up on it, no account
+   * of its pool can take it, or the failure is of a kind in `fallbackOn`. `undefined`: it may
+   * not.
    */
   skipOf(error: unknown): ModelSkip | undefined {
     const giveUp = GIVE_UPS.find((code) => isTollgateError(error, code));
     const failure = giveUp === undefined ? error : (error as { lastError: unknown }).lastError;
     if (isTollgateError(failure, 'TOLLGATE_WAIT_TIMEOUT')) return overBudget(failure);
+    // @tollgate/rotation's, read by its code: this package does not depend on it
+    if (isTollgateError(failure) && (failure.code as string) === NO_ACCOUNT) {
+      const { returnsInMs } = failure as { returnsInMs?: unknown };
+      return { kind: 'no-account', returnsInMs: typeof returnsInMs === 'number' ? returnsInMs : 0 };
+    }
     const classification: Classification =
       (giveUp === undefined
         ? undefined
@@ -169,35 +196,48 @@ function buildMembers(
             above: 0,
             integer: true,
           });
-    if ((definition.quota === undefined) === (definition.limiter === undefined)) {
-      throw new ConfigurationError('give exactly one of quota and limiter', path);
+    if (definition.quota !== undefined && definition.limiter !== undefined) {
+      throw new ConfigurationError('give at most one of quota and limiter', path);
     }
+    const spillAfterMs = checkNumber(
+      definition.spillAfterMs ?? DEFAULT_SPILL_AFTER_MS,
+      `${path}.spillAfterMs`,
+      { min: 0, infinity: true },
+    );
     if (definition.limiter !== undefined) {
       if (definition.maxWaitMs !== undefined) {
         throw new ConfigurationError(
-          "set it on the limiter: a limiter's own maxWaitMs is its budget",
+          "set it on the limiter: a limiter's own maxWaitMs is how long it is waited for",
           `${path}.maxWaitMs`,
         );
       }
       if (!(definition.limiter instanceof Limiter)) {
         throw new ConfigurationError(mustBe('a Limiter', definition.limiter), `${path}.limiter`);
       }
-      return { model, contextWindow, limiter: definition.limiter };
+      return { model, spillAfterMs, contextWindow, limiter: definition.limiter };
     }
-    const last = index === definitions.length - 1;
+    if (definition.quota === undefined) {
+      if (definition.maxWaitMs !== undefined) {
+        throw new ConfigurationError(
+          'only with quota: the layer below that limits this model decides how long it waits',
+          `${path}.maxWaitMs`,
+        );
+      }
+      return { model, spillAfterMs, contextWindow, limiter: undefined };
+    }
     const maxWaitMs = checkNumber(
-      definition.maxWaitMs ?? (last ? Number.POSITIVE_INFINITY : DEFAULT_MAX_WAIT_MS),
+      definition.maxWaitMs ?? Number.POSITIVE_INFINITY,
       `${path}.maxWaitMs`,
       { min: 0, infinity: true },
     );
     const limiter = new Limiter({
-      quota: definition.quota!,
+      quota: definition.quota,
       store,
       key: `fallback:${model}`,
       clock,
       maxWaitMs,
     });
-    return { model, contextWindow, limiter };
+    return { model, spillAfterMs, contextWindow, limiter };
   });
 }
 
