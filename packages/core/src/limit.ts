@@ -153,34 +153,21 @@ export function limit<Req, Res>(
 
   return (next) => async (request, context) => {
     const quota = limiterOf(context);
-    const { signal, waiting, admitted, ...below } = context;
-    const tokens = tokensOf(request, context);
-    const rank = typeof priority === 'function' ? priority(request, context) : priority;
-    waiting?.();
+    const { signal } = context;
     const permit = await quota.acquire({
-      tokens,
-      priority: rank,
+      tokens: tokensOf(request, context),
+      priority: typeof priority === 'function' ? priority(request, context) : priority,
       ...(signal === undefined ? {} : { signal }),
       ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
     });
-    try {
-      admitted?.(permit);
-    } catch (error) {
-      permit.cancel();
-      throw error;
-    }
     if (signal?.aborted) {
-      // admitted in the same turn as the abort, or stopped by `admitted`: nothing was sent
+      // admitted in the same turn as the abort: nothing was sent
       permit.cancel();
       throw new WaitAbortedError(permit.waitedMs, undefined, signal.reason);
     }
     let response: Res;
     try {
-      response = await next(request, {
-        ...below,
-        ...(signal === undefined ? {} : { signal }),
-        permit,
-      });
+      response = await next(request, { ...context, permit });
     } catch (error) {
       if (permit.state === 'active') {
         if (wasSent(quota, error)) permit.settle();
