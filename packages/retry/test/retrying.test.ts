@@ -239,6 +239,20 @@ describe('retrying', () => {
       expect(retries[0]).toMatchObject({ delayMs: 750, classification: { retryAfterMs: 750 } });
     });
 
+    it("waits each refusal's own retry-after, a later and longer one included (LiteLLM #20722: retries ignore later Retry-After values)", async () => {
+      const { clock, policy, retries } = setup({ maxAttempts: 4 });
+      const { fn, startedAt } = flaky(clock, [
+        throttled({ 'retry-after': '1' }),
+        throttled({ 'retry-after': '5' }),
+        throttled({ 'retry-after': '2' }),
+      ]);
+      const start = clock.now();
+      expect(await clock.run(retrying(fn, policy))).toEqual({ value: 'ok' });
+      // 1 s, then the second hint's 5 s (not the first's 1 s again), then the third's 2 s
+      expect(startedAt.map((t) => t - start)).toEqual([0, 1_000, 6_000, 8_000]);
+      expect(retries.map(({ delayMs }) => delayMs)).toEqual([1_000, 5_000, 2_000]);
+    });
+
     it('measures an HTTP-date retry-after from the policy clock', async () => {
       const { clock, policy } = setup({ provider: 'generic' });
       const at = new Date(clock.now() + 4_000).toUTCString();
