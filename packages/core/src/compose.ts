@@ -29,6 +29,7 @@ export interface CallAccount {
  * | `account` | `rotate()` | `limit()` (which quota), the transport (which credentials) |
  * | `model` | `fallback()` | `limit()` (which quota), the transport (which model) |
  * | `permit` | `limit()` | the call (settles a stream itself, for instance) |
+ * | `waiting`, `admitted` | layers that watch or race admissions (`fallback()`, `rotate()`) | `limit()` |
  * | `outputStarted` | layers that retry or fall back | the call |
  */
 export interface CallContext {
@@ -42,6 +43,18 @@ export interface CallContext {
   readonly model?: string;
   /** This attempt's admission, from the `limit()` layer above the call. */
   readonly permit?: Permit;
+  /**
+   * `limit()` calls it as the call starts to wait for admission, before anything is sent (the
+   * wait may end at once), and does not pass it further down.
+   */
+  readonly waiting?: () => void;
+  /**
+   * `limit()` calls it once the call is admitted, before anything is sent, and does not pass it
+   * further down. A layer above that waits for several quotas at once for one request learns
+   * here which one admitted it; aborting the call's signal inside it stops the call there: the
+   * permit is cancelled and the call rejects with `WaitAbortedError`, nothing sent.
+   */
+  readonly admitted?: (permit: Permit) => void;
   /**
    * Call it once part of the response has been handed on (a stream's first chunk): the layers
    * above then no longer retry the call or send it elsewhere, since that would replay output.

@@ -153,21 +153,34 @@ export function limit<Req, Res>(
 
   return (next) => async (request, context) => {
     const quota = limiterOf(context);
-    const { signal } = context;
+    const { signal, waiting, admitted, ...below } = context;
+    const tokens = tokensOf(request, context);
+    const rank = typeof priority === 'function' ? priority(request, context) : priority;
+    waiting?.();
     const permit = await quota.acquire({
-      tokens: tokensOf(request, context),
-      priority: typeof priority === 'function' ? priority(request, context) : priority,
+      tokens,
+      priority: rank,
       ...(signal === undefined ? {} : { signal }),
       ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
     });
+    try {
+      admitted?.(permit);
+    } catch (error) {
+      permit.cancel();
+      throw error;
+    }
     if (signal?.aborted) {
-      // admitted in the same turn as the abort: nothing was sent
+      // admitted in the same turn as the abort, or stopped by `admitted`: nothing was sent
       permit.cancel();
       throw new WaitAbortedError(permit.waitedMs, undefined, signal.reason);
     }
     let response: Res;
     try {
-      response = await next(request, { ...context, permit });
+      response = await next(request, {
+        ...below,
+        ...(signal === undefined ? {} : { signal }),
+        permit,
+      });
     } catch (error) {
       if (permit.state === 'active') {
         if (wasSent(quota, error)) permit.settle();

@@ -179,6 +179,48 @@ describe('limit layer', () => {
     expect(await used(limiter)).toEqual([0, 0]);
   });
 
+  it('tells the layer above as the call waits and once it is admitted; an abort there stops it unsent', async () => {
+    const { clock, limiter } = setup();
+    const calls: CallContext[] = [];
+    const send = limit(limiter)(async (_request, context) => {
+      calls.push(context);
+      return reply(1, 1);
+    });
+    // told it waits, then told with the permit before the call runs; neither passed further down
+    const told: Array<Permit | 'waiting'> = [];
+    await run(send, request, {
+      waiting: () => told.push('waiting'),
+      admitted: (permit) => {
+        expect(calls).toHaveLength(0);
+        told.push(permit);
+      },
+    });
+    expect(told).toEqual(['waiting', calls[0]?.permit]);
+    expect(calls[0]).not.toHaveProperty('admitted');
+    expect(calls[0]).not.toHaveProperty('waiting');
+    // the second caller stops itself when told: refunded, nothing sent
+    const controller = new AbortController();
+    const stopped = run(send, request, {
+      signal: controller.signal,
+      admitted: () => controller.abort(new Error('served elsewhere')),
+    }).catch((e: unknown) => e);
+    await clock.advance(0);
+    const error = await stopped;
+    expect(isTollgateError(error, 'TOLLGATE_WAIT_ABORTED')).toBe(true);
+    expect((error as Error).cause).toEqual(new Error('served elsewhere'));
+    expect(calls).toHaveLength(1);
+    expect(await used(limiter)).toEqual([1, 2]);
+    // a hook that throws: refunded, and its error goes up
+    const broken = run(send, request, {
+      admitted: () => {
+        throw new Error('hook broke');
+      },
+    });
+    await expect(broken).rejects.toThrow('hook broke');
+    expect(calls).toHaveLength(1);
+    expect(await used(limiter)).toEqual([1, 2]);
+  });
+
   it('settles from a usage promise when it resolves, without holding the response back', async () => {
     const { limiter } = setup();
     let deliver: (usage: { totalTokens: number }) => void = () => {};

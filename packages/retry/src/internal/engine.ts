@@ -11,7 +11,8 @@ import {
 import type { GiveUpReason, RetryPolicy } from '../policy.js';
 import { checkClassification } from './check.js';
 import { isResponseLike, readResponseBody } from './facts.js';
-import { firedSignal, raceSignals } from './signals.js';
+import { firedSignal } from '@tollgate/core/signals';
+import { raceSignals } from './signals.js';
 import { sleep } from './sleep.js';
 
 /**

@@ -1,36 +1,3 @@
-/** The first of `signals` that has fired, if any. */
-export function firedSignal(signals: ReadonlyArray<AbortSignal>): AbortSignal | undefined {
-  return signals.find((signal) => signal.aborted);
-}
-
-/**
- * One signal that fires when any of `signals` does (`AbortSignal.any` needs Node 20.3).
- * `dispose` removes the listeners once the work is done, so long-lived signals do not collect
- * one listener per call.
- */
-export function anySignal(signals: ReadonlyArray<AbortSignal>): {
-  signal: AbortSignal | undefined;
-  dispose(): void;
-} {
-  if (signals.length === 0) return { signal: undefined, dispose: () => {} };
-  if (signals.length === 1) return { signal: signals[0], dispose: () => {} };
-  const controller = new AbortController();
-  const fired = firedSignal(signals);
-  if (fired !== undefined) {
-    controller.abort(fired.reason);
-    return { signal: controller.signal, dispose: () => {} };
-  }
-  const onAbort = (event: Event) => {
-    dispose();
-    controller.abort((event.target as AbortSignal).reason);
-  };
-  const dispose = () => {
-    for (const signal of signals) signal.removeEventListener('abort', onAbort);
-  };
-  for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
-  return { signal: controller.signal, dispose };
-}
-
 /** How an attempt raced against the signals ended. */
 export type RaceOutcome<T> =
   | { readonly kind: 'value'; readonly value: T }
