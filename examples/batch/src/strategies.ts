@@ -285,8 +285,6 @@ export const sdkRetries: Strategy = {
  * multiply). The first is the preset's model.
  */
 const MODELS = ['qwen3-max', 'qwen3-max-b', 'qwen3-max-c'];
-/** modelChain's default wait budget of every model but the last (which waits as long as it takes). */
-const CHAIN_MAX_WAIT_MS = 1_000;
 
 export const tollgateModels: Strategy = {
   name: 'tollgate-3-models',
@@ -298,13 +296,8 @@ export const tollgateModels: Strategy = {
     ),
   },
   async run(context) {
-    // limiters of our own only for the margin, each with the budget the chain would give it
-    const limiters = MODELS.map((model, i) =>
-      defaultLimiter(context, {
-        key: `fallback:${model}`,
-        maxWaitMs: i < MODELS.length - 1 ? CHAIN_MAX_WAIT_MS : Infinity,
-      }),
-    );
+    // limiters of our own only for the margin; the chain's default wait budget (1 s)
+    const limiters = MODELS.map((model) => defaultLimiter(context, { key: `fallback:${model}` }));
     const chain = modelChain({
       provider: 'dashscope',
       clock: context.clock,

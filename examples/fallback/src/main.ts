@@ -1,16 +1,17 @@
 /**
  * The fallback demo: one batch through one `openai` client whose calls go down a chain of models
  * (`@tollgate/fallback`): qwen3-max → qwen-plus → qwen-turbo, each with its DashScope quota, on
- * an embedded simulator serving the three. A request that its model cannot admit within the
- * model's wait budget goes to the next one before anything is sent; the last model waits.
+ * an embedded simulator serving the three. A request its model has not admitted within the
+ * model's wait budget also waits for the next one; the first to admit it serves it, nothing
+ * sent to the other.
  *
  *   pnpm demo:fallback                          300 prompts, time x3
- *   MAX_WAIT_MS=10000 pnpm demo:fallback        a longer budget on qwen3-max and qwen-plus
+ *   SPILL_AFTER_MS=10000 pnpm demo:fallback     a longer budget on qwen3-max and qwen-plus
  *
  * Knobs (environment variables; durations in simulated ms):
  *   TIME_SCALE   3      simulated ms per real ms
  *   BATCH_SIZE   300    prompts of 500–3,000 tokens, max_tokens 2,000, sent at once
- *   MAX_WAIT_MS  1000   the wait budget of qwen3-max and qwen-plus (the chain's default)
+ *   SPILL_AFTER_MS  1000   the wait budget of qwen3-max and qwen-plus (the chain's default)
  */
 import { Limiter, type QuotaDefinition } from '@tollgate/core';
 import { dashscope } from '@tollgate/core/presets';
@@ -27,7 +28,7 @@ import { syntheticBatch } from '../../batch/src/workload.js';
 
 const timeScale = envNumber('TIME_SCALE', 3);
 const batch = syntheticBatch({ count: envNumber('BATCH_SIZE', 300, true) });
-const maxWaitMs = envNumber('MAX_WAIT_MS', 1000);
+const spillAfterMs = envNumber('SPILL_AFTER_MS', 1000);
 
 /**
  * The chain, preferred first, with Model Studio's quotas: qwen3-max and qwen-plus as the
@@ -57,14 +58,15 @@ const simulator = await startSimulatorThread({
 const clock = simulator.clock;
 const chain = modelChain({
   provider: 'dashscope',
-  models: CHAIN.map(({ model, quota }, i) => ({
+  clock,
+  models: CHAIN.map(({ model, quota }) => ({
     model,
+    spillAfterMs,
     limiter: new Limiter({
       quota,
       key: `fallback:${model}`,
       clock,
       margin: realTimeMargin(timeScale),
-      maxWaitMs: i < CHAIN.length - 1 ? maxWaitMs : Number.POSITIVE_INFINITY,
     }),
   })),
 });
@@ -82,7 +84,7 @@ console.log(
   `${batch.length} prompts down ${CHAIN.map(({ model, quota }) => {
     const { rpm, tpm } = perMinute(quota);
     return `${model} (${rpm} RPM, ${tpm} TPM)`;
-  }).join(' → ')}; budget ${maxWaitMs} ms; time x${timeScale}`,
+  }).join(' → ')}; budget ${spillAfterMs} ms; time x${timeScale}`,
 );
 const started = clock.now();
 let last = started;

@@ -158,6 +158,14 @@ const rows: ReadonlyArray<BadInputRow> = [
     message: 'context.model: must be a model of the chain',
   },
   {
+    entry: '`chain.limiterFor(context)`',
+    input: 'a model whose quota is limited below the chain (no `quota`, no `limiter`)',
+    act: () => modelChain({ models: [{ model: 'max' }] }).limiterFor({ attempt: 1, model: 'max' }),
+    via: 'throws',
+    error: InvalidArgumentError,
+    message: "context.model: model 'max' has no quota in the chain",
+  },
+  {
     entry: '`chain.on(event, listener)`',
     input: 'an unknown event',
     act: () => valid().chain.on('gone' as never, () => {}),

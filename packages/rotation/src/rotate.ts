@@ -8,6 +8,7 @@ import {
   type Layer,
   type TokenEstimate,
 } from '@tollgate/core';
+import { anySignal } from '@tollgate/core/signals';
 import { checkFunction, checkNumber, checkOptions, mustBe } from '@tollgate/core/validate';
 import { AllAccountsUnavailableError } from './errors.js';
 import { Pool } from './internal/pool.js';
@@ -113,21 +114,46 @@ export function rotate<Req extends ModelRequest, Res>(
       }
       tried.add(pick.account.id);
       let outputStarted = false;
+      // stopped while it waits for admission when the account is retired meanwhile
+      const own = new AbortController();
+      const joined = anySignal([context.signal, own.signal]);
+      let unwatch: (() => void) | undefined;
+      const admitted = () => {
+        unwatch?.();
+        unwatch = undefined;
+      };
       try {
         return await next(request, {
           ...context,
+          ...(joined.signal === undefined ? {} : { signal: joined.signal }),
           account: pick.account.credentials,
           model,
+          waiting: () => {
+            if (!own.signal.aborted) {
+              unwatch ??= pool.watch(pick.account, model, () => {
+                admitted();
+                own.abort(new Error(`account '${pick.account.id}' was retired`));
+              });
+            }
+            context.waiting?.();
+          },
+          admitted: (permit) => {
+            admitted();
+            context.admitted?.(permit);
+          },
           outputStarted: () => {
             outputStarted = true;
             context.outputStarted?.();
           },
         });
       } catch (error) {
+        if (own.signal.aborted && !context.signal?.aborted) continue; // retired: another account
         const verdict = await pool.report(pick.account, model, error);
         if (verdict === undefined || outputStarted || context.signal?.aborted) throw error;
         failed = { error };
       } finally {
+        admitted();
+        joined.dispose();
         pick.release();
       }
     }

@@ -2,7 +2,15 @@ import { isTollgateError, MemoryStore, run } from '@tollgate/core';
 import { createFakeClock } from '@tollgate/core/testing';
 import { describe, expect, it } from 'vitest';
 import { type AccountState, AllAccountsUnavailableError, type PoolEvents } from '../src/index.js';
-import { accounts, fakePool, MODEL, refusal, request, rotated } from './helpers.js';
+import { accounts, fakePool, MODEL, QUOTA, refusal, request, rotated } from './helpers.js';
+
+/** `requests` per 2 minutes: windows longer than a minute are not paced. */
+const perTwoMinutes = (requests: number) => ({
+  windows: [
+    { unit: 'requests' as const, limit: requests, windowMs: 120_000 },
+    { unit: 'tokens' as const, limit: 100_000, windowMs: 120_000 },
+  ],
+});
 
 const statuses = (states: ReadonlyArray<AccountState>) => states.map((s) => `${s.id}:${s.status}`);
 
@@ -110,6 +118,41 @@ describe('health', () => {
     const states = await pool.states(MODEL);
     expect(statuses(states)).toEqual(['k1:out', 'k2:out', 'paid:available']);
     expect(states[0]!.reason?.message).toBe('Free allocated quota exceeded.');
+  });
+
+  it('calls waiting on an account when it is retired go to the others, never sent to it', async () => {
+    const { pool, clock } = fakePool({
+      accounts: [
+        { id: 'free', quotas: { [MODEL]: perTwoMinutes(1) } },
+        { id: 'paid', quotas: { [MODEL]: QUOTA } },
+      ],
+      // every call picks the free account while it can: the rest queue on its limiter
+      strategy: (candidates) =>
+        (candidates.find((c) => c.account.id === 'free') ?? candidates[0]!).account,
+    });
+    const seen: string[] = [];
+    let refuse!: () => void;
+    const refused = new Promise<void>((resolve) => {
+      refuse = resolve;
+    });
+    const send = rotated(pool, async (_r, context) => {
+      seen.push(context.account!.id);
+      if (context.account!.id === 'free') {
+        await refused;
+        throw refusal.freeQuota();
+      }
+      return 'ok';
+    });
+    const calls = Array.from({ length: 5 }, () => run(send, request()));
+    await clock.flush();
+    expect((await pool.limiter('free', MODEL).snapshot()).queued).toBe(4);
+    refuse();
+    // the window would let the queue go to the free account again at 120 s: it must not
+    await clock.advance(121_000);
+    expect(await Promise.all(calls)).toEqual(Array(5).fill('ok'));
+    expect(seen.filter((id) => id === 'free')).toHaveLength(1);
+    expect(seen.filter((id) => id === 'paid')).toHaveLength(5);
+    expect((await pool.limiter('free', MODEL).snapshot()).queued).toBe(0);
   });
 
   it('a rejected key retires that key only', async () => {

@@ -126,6 +126,8 @@ export class Pool implements AccountPool {
   private readonly markers = new Map<string, { generation: number; limiter: Limiter }>();
   /** Why this process retired an account for a model, per `id \n model`. */
   private readonly reasons = new Map<string, Classification>();
+  /** Per `id \n model`, how to stop this process's calls waiting for admission on it. */
+  private readonly waiting = new Map<string, Set<() => void>>();
   /** What this process has picked on each limiter and not yet seen finish. */
   private readonly inProgress = new Map<Limiter, { requests: number; tokens: number }>();
   private readonly events = new Emitter<PoolEvents>(EVENTS, (error, event) => {
@@ -261,8 +263,25 @@ export class Pool implements AccountPool {
     }
   }
 
+  /**
+   * Registers a call of this process waiting for admission on the account for the model:
+   * retiring the account for it calls `stop`. Returns the function that unregisters.
+   */
+  watch(account: PooledAccount, model: string, stop: () => void): () => void {
+    const key = markerKey(account.id, model);
+    const stops = this.waiting.get(key) ?? new Set();
+    this.waiting.set(key, stops);
+    stops.add(stop);
+    return () => {
+      stops.delete(stop);
+      if (stops.size === 0 && this.waiting.get(key) === stops) this.waiting.delete(key);
+    };
+  }
+
   private async retire(member: Member, model: string, reason: Classification): Promise<void> {
     const { id, billingGroup } = member.account;
+    // calls still waiting on it go elsewhere now rather than be sent and refused in turn
+    for (const stop of [...(this.waiting.get(markerKey(id, model)) ?? [])]) stop();
     try {
       const marker = await this.marker(member, model);
       await marker.pause(this.probeAfterMs);
