@@ -57,6 +57,12 @@ export interface ModelChainOptions {
    * @default ['quota-exhausted']
    */
   readonly fallbackOn?: ReadonlyArray<ErrorKind>;
+  /**
+   * How long a model that refused a request as out of quota (`quota-exhausted`) is left out of
+   * every request of this process; the first one after it is the probe. `0`: never left out.
+   * Finite. @default 300_000 (5 minutes)
+   */
+  readonly probeAfterMs?: number;
   /** Where the limiters built from `quota` keep their windows. @default new MemoryStore({ clock }) */
   readonly store?: Store;
   /** The spill timers, and those of the limiters built from `quota`. @default systemClock */

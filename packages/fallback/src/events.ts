@@ -37,6 +37,11 @@ export interface ChainEvents {
     readonly model: string;
     readonly skipped: ReadonlyArray<{ readonly model: string; readonly reason: ModelSkip }>;
   };
+  /**
+   * A model refused a request as out of quota (`quota-exhausted`): this process sends it nothing
+   * for `forMs` (the chain's `probeAfterMs`); the first request after that is the probe.
+   */
+  out: { readonly model: string; readonly forMs: number; readonly classification: Classification };
   /** A listener threw. */
   error: { readonly error: unknown };
 }

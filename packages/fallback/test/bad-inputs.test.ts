@@ -119,6 +119,14 @@ const rows: ReadonlyArray<BadInputRow> = [
   },
   {
     entry: '`modelChain(options)`',
+    input: '`probeAfterMs` < 0 or not finite',
+    act: chainOf({ ...models(), probeAfterMs: Number.POSITIVE_INFINITY }),
+    via: 'throws',
+    error: ConfigurationError,
+    message: 'modelChain.probeAfterMs: must be a finite number >= 0',
+  },
+  {
+    entry: '`modelChain(options)`',
     input: 'an unknown kind in `fallbackOn`',
     act: chainOf({ ...models(), fallbackOn: ['throttled'] }),
     via: 'throws',
@@ -171,7 +179,7 @@ const rows: ReadonlyArray<BadInputRow> = [
     act: () => valid().chain.on('gone' as never, () => {}),
     via: 'throws',
     error: InvalidArgumentError,
-    message: "event: must be one of 'fallback', 'served', 'error'",
+    message: "event: must be one of 'fallback', 'served', 'out', 'error'",
   },
 ];
 

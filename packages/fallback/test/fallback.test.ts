@@ -1,7 +1,7 @@
 import { isTollgateError, limit, pipeline, run } from '@tollgate/core';
 import { createFakeClock } from '@tollgate/core/testing';
 import { describe, expect, it } from 'vitest';
-import { fallback, ModelsUnavailableError, modelChain } from '../src/index.js';
+import { type ChainEvents, fallback, ModelsUnavailableError, modelChain } from '../src/index.js';
 import { chained, perTwoMinutes, type Request, refusal, request } from './helpers.js';
 
 const ask = (send: ReturnType<typeof chained>['send'], model?: string) =>
@@ -161,17 +161,23 @@ describe('proactive fallback', () => {
 });
 
 describe('reactive fallback', () => {
-  it('moves on when a model says its quota is exhausted', async () => {
-    const { send, reached, fallbacks } = chained(
+  it('moves on when a model says its quota is exhausted, and leaves it out until probeAfterMs', async () => {
+    const clock = createFakeClock();
+    let exhausted = true;
+    const { chain, send, reached, fallbacks } = chained(
       [
         { model: 'max', quota: perTwoMinutes(100) },
         { model: 'plus', quota: perTwoMinutes(100) },
       ],
       async (model) => {
-        if (model === 'max') throw refusal.freeQuota();
+        if (model === 'max' && exhausted) throw refusal.freeQuota();
         return model;
       },
+      { probeAfterMs: 60_000 },
+      clock,
     );
+    const out: Array<ChainEvents['out']> = [];
+    chain.on('out', (event) => out.push(event));
     expect(await ask(send)).toBe('plus');
     expect(reached).toEqual(['max', 'plus']);
     expect(fallbacks).toHaveLength(1);
@@ -179,6 +185,21 @@ describe('reactive fallback', () => {
       kind: 'refused',
       classification: { kind: 'quota-exhausted' },
     });
+    expect(out).toMatchObject([{ model: 'max', forMs: 60_000 }]);
+    // one refusal, not one per request: the next ones are not sent to max
+    expect([await ask(send), await ask(send)]).toEqual(['plus', 'plus']);
+    expect(reached).toEqual(['max', 'plus', 'plus', 'plus']);
+    // after probeAfterMs the next request probes it
+    exhausted = false;
+    await clock.advance(60_000);
+    expect(await ask(send)).toBe('max');
+    // pinned to a model that is out: the typed error at once, nothing sent
+    exhausted = true;
+    expect(await ask(send, 'plus')).toBe('plus');
+    await expect(ask(send)).resolves.toBe('plus');
+    const pinned = await ask(send, 'max').catch((e: unknown) => e);
+    expect(pinned).toBeInstanceOf(ModelsUnavailableError);
+    expect(reached.filter((model) => model === 'max')).toHaveLength(3);
   });
 
   it('sends a request too long for a model only to a model with a larger context window', async () => {

@@ -31,10 +31,18 @@ import {
 import type { ChainedModel, ModelChain, ModelChainOptions, ModelDefinition } from '../chain.js';
 import type { ChainEvents, ModelSkip } from '../events.js';
 
-const CHAIN_KEYS = ['models', 'fallbackOn', 'store', 'clock', 'provider', 'classifier'];
+const CHAIN_KEYS = [
+  'models',
+  'fallbackOn',
+  'probeAfterMs',
+  'store',
+  'clock',
+  'provider',
+  'classifier',
+];
 const MODEL_KEYS = ['model', 'quota', 'limiter', 'spillAfterMs', 'maxWaitMs', 'contextWindow'];
 const DEFAULT_SPILL_AFTER_MS = 1_000;
-const EVENTS = keysOf<ChainEvents>({ fallback: true, served: true, error: true });
+const EVENTS = keysOf<ChainEvents>({ fallback: true, served: true, out: true, error: true });
 const ERROR_KINDS = keysOf<Record<ErrorKind, unknown>>({
   'request-rate': true,
   'token-rate': true,
@@ -72,6 +80,9 @@ export class Chain implements ModelChain {
     this.limiterOf(this.member(context.model, 'context.model'), 'context.model');
 
   private readonly fallbackOn: ReadonlySet<ErrorKind>;
+  private readonly probeAfterMs: number;
+  /** Models whose quota a refusal said is exhausted, until when, and that refusal. */
+  private readonly out = new Map<Member, { until: number; classification: Classification }>();
   private readonly classifier: Classifier;
   private readonly events = new Emitter<ChainEvents>(EVENTS, (error, event) => {
     if (event !== 'error') this.events.emit('error', { error });
@@ -100,6 +111,9 @@ export class Chain implements ModelChain {
         checkOneOf(kind, `modelChain.fallbackOn[${index}]`, ERROR_KINDS),
       ),
     );
+    this.probeAfterMs = checkNumber(options.probeAfterMs ?? 300_000, 'modelChain.probeAfterMs', {
+      min: 0,
+    });
     this.members = buildMembers(options.models, store, clock);
     this.models = this.members.map(({ model, spillAfterMs, contextWindow }) => ({
       model,
@@ -157,6 +171,27 @@ export class Chain implements ModelChain {
     return this.fallbackOn.has(classification.kind)
       ? { kind: 'refused', classification }
       : undefined;
+  }
+
+  /**
+   * Records a refusal that is the model's, not the request's: an exhausted quota takes the model
+   * out for `probeAfterMs` (in this process), so that later requests are not sent to it to be
+   * refused in turn. A model limited below the chain (a pool's) is left to the pool.
+   */
+  refused(member: Member, classification: Classification): void {
+    if (classification.kind !== 'quota-exhausted' || member.limiter === undefined) return;
+    if (this.probeAfterMs === 0) return;
+    this.out.set(member, { until: this.clock.now() + this.probeAfterMs, classification });
+    this.emit('out', { model: member.model, forMs: this.probeAfterMs, classification });
+  }
+
+  /** The refusal that has the model out now, if any; the first call after it is the probe. */
+  outOf(member: Member): Classification | undefined {
+    const out = this.out.get(member);
+    if (out === undefined) return undefined;
+    if (this.clock.now() < out.until) return out.classification;
+    this.out.delete(member);
+    return undefined;
   }
 
   emit<E extends keyof ChainEvents>(event: E, payload: ChainEvents[E]): void {

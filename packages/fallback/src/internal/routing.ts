@@ -75,6 +75,12 @@ export class Routing<Req extends ModelRequest, Res> {
         this.exclude(member, { kind: 'context-window' });
         continue;
       }
+      const out = this.chain.outOf(member);
+      if (out !== undefined) {
+        this.exclude(member, { kind: 'refused', classification: out });
+        this.moved = { model: member.model, reason: { kind: 'refused', classification: out } };
+        continue;
+      }
       this.start(member);
       return true;
     }
@@ -201,6 +207,7 @@ export class Routing<Req extends ModelRequest, Res> {
       this.refusedTooLong = true;
       this.tooLongFor = larger(this.tooLongFor, member.contextWindow);
     }
+    if (skip.kind === 'refused') this.chain.refused(member, skip.classification);
     this.exclude(member, skip);
     this.moved = { model: member.model, reason: skip };
     this.failed = { error };
