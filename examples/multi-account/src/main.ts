@@ -126,7 +126,7 @@ if (first !== undefined) {
   console.log(
     `retired: ${first.account} (group ${first.billingGroup}) at ${((first.atMs - started) / 1000).toFixed(2)} s, ` +
       `${first.reason.kind}, out for ${first.forMs / 1000} s; ${retirements.length} retirement event(s) in all ` +
-      '(one per refused request: those already queued on its limiter were still sent)',
+      '(one per refused request: those sent before the first refusal came back)',
   );
 }
 console.log(`holds: ${holds.length}`);
