@@ -1,6 +1,6 @@
 import type { Call } from '@tollgate/core';
-import { execute } from './internal/engine.js';
 import { anySignal } from '@tollgate/core/signals';
+import { execute } from './internal/engine.js';
 import { type RetryPolicy, type RetryPolicyOptions, retryPolicy } from './policy.js';
 
 /** A layer for every request and response type: `pipeline(retry(policy), limit(limiter))`. */

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@tollgate/core';
+import { anySignal } from '@tollgate/core/signals';
 import { checkFunction, checkOptions, checkSignal } from '@tollgate/core/validate';
 import { execute } from './internal/engine.js';
-import { anySignal } from '@tollgate/core/signals';
 import { type RetryPolicy, type RetryPolicyOptions, retryPolicy } from './policy.js';
 
 /** What the retried function receives on each attempt. */

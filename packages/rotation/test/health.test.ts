@@ -95,7 +95,7 @@ describe('health', () => {
     expect((await second.states(MODEL))[0]).toMatchObject({ status: 'held', returnsInMs: 30_000 });
   });
 
-  it('an exhausted quota retires the whole billing group, with its reason and an event', async () => {
+  it('an exhausted quota retires the whole billing group, with its reason and an event (Portkey #1289: a breaker that never opens)', async () => {
     const { pool } = fakePool({
       accounts: [...accounts(['k1', 'k2'], { billingGroup: 'free' }), ...accounts(['paid'])],
     });
@@ -237,7 +237,7 @@ describe('when no account can take the request', () => {
     expect(calls).toBe(2);
   });
 
-  it('all held: the call waits for the earliest account, within maxWaitMs', async () => {
+  it('all held: the call waits for the earliest account, within maxWaitMs (LiteLLM #3646 fails instead)', async () => {
     const { pool, clock } = fakePool({ accounts: accounts(['a', 'b']) });
     await pool.limiter('a', MODEL).pause(20_000);
     await pool.limiter('b', MODEL).pause(8_000);

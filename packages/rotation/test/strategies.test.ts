@@ -1,7 +1,7 @@
 import { run } from '@tollgate/core';
 import { describe, expect, it } from 'vitest';
 import type { Candidate, Chooser, Strategy } from '../src/index.js';
-import { accounts, fakePool, MODEL, type Request, request, rotated } from './helpers.js';
+import { accounts, fakePool, MODEL, type Request, refusal, request, rotated } from './helpers.js';
 
 const served = async (strategy: Strategy, ids: string[], calls: number, extra = {}) => {
   const { pool } = fakePool({ accounts: accounts(ids, extra), strategy });
@@ -15,7 +15,7 @@ const served = async (strategy: Strategy, ids: string[], calls: number, extra = 
 };
 
 describe('strategies', () => {
-  it('most-headroom sends each call to the account with the most room left', async () => {
+  it('most-headroom sends each call to the account with the most room left (Portkey picks at random, blind to usage)', async () => {
     const { seen } = await served('most-headroom', ['a', 'b', 'c'], 9);
     // each admission lowers that account's headroom, so the next call goes to another
     expect(seen).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c']);
@@ -82,6 +82,22 @@ describe('strategies', () => {
       for (let i = 0; i < 4; i++) await run(send, request());
       expect(seen).not.toContain('b');
       expect(seen).toHaveLength(4);
+    }
+  });
+
+  it('every strategy passes over a retired account (Portkey: no notion of health)', async () => {
+    for (const strategy of ['most-headroom', 'round-robin', 'weighted'] as const) {
+      const { pool } = fakePool({ accounts: accounts(['a', 'b', 'c']), strategy });
+      const seen: string[] = [];
+      const send = rotated(pool, async (_r, context) => {
+        seen.push(context.account!.id);
+        if (context.account!.id === 'b') throw refusal.badKey();
+        return 'ok';
+      });
+      for (let i = 0; i < 6; i++) await run(send, request());
+      // b was tried once, retired, and never picked again
+      expect(seen.filter((id) => id === 'b')).toHaveLength(1);
+      expect(seen.filter((id) => id !== 'b')).toHaveLength(6);
     }
   });
 

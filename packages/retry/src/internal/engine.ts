@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@tollgate/core';
+import { firedSignal } from '@tollgate/core/signals';
 import { checkNumber } from '@tollgate/core/validate';
 import type { Classification } from '../classification.js';
 import {
@@ -11,7 +12,6 @@ import {
 import type { GiveUpReason, RetryPolicy } from '../policy.js';
 import { checkClassification } from './check.js';
 import { isResponseLike, readResponseBody } from './facts.js';
-import { firedSignal } from '@tollgate/core/signals';
 import { raceSignals } from './signals.js';
 import { sleep } from './sleep.js';
 
