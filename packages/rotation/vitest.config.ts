@@ -8,5 +8,8 @@ export default defineProject({
   test: {
     name: 'rotation',
     include: ['test/**/*.test.ts'],
+    // the redis package's servers (a standalone one and a 3-node cluster), for test/redis.test.ts
+    globalSetup: ['../redis/test/setup/global-setup.ts'],
+    hookTimeout: 30_000,
   },
 });
