@@ -27,8 +27,9 @@ export interface PoolEvents {
     readonly reason: Classification;
   };
   /**
-   * An account this process had seen out is back: by `pool.restore(id)` (`by: 'restore'`, for
-   * every model), or because its probe time came (`by: 'probe'`, seen at the next pick).
+   * An account this process had seen out is back: by `pool.restore(id)` (`by: 'restore'`: this
+   * process's for every model at once, another process's when this one next looks at the
+   * account for a model), or because its probe time came (`by: 'probe'`, seen at the next pick).
    */
   restored: {
     readonly account: string;

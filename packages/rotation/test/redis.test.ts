@@ -204,7 +204,7 @@ function poolCases(open: OpenPools) {
   // `by: 'probe'` — which PoolEvents documents as "because its probe time came" — though the
   // probe time (`probeAfterMs`, 5 minutes here) is far off. Listeners counting probes, or
   // alerting on accounts that recovered by themselves, are misled.
-  it.fails('a restore() by pool 2 is not reported by pool 1 as a probe', async () => {
+  it('a restore() by pool 2 is reported by pool 1 as a restore, not a probe', async () => {
     const [one, two] = await open({ accounts: ids('a', 'b'), rpm: 60 });
     const restored: Array<PoolEvents['restored']> = [];
     one.pool.on('restored', (event) => restored.push(event));
@@ -212,9 +212,10 @@ function poolCases(open: OpenPools) {
     expect((await one.send(1)).seen).toEqual(['a', 'b']);
     await two.restore('a');
     const [a] = await one.states();
-    expect({ status: a!.status, probes: restored.filter((event) => event.by === 'probe') }).toEqual(
-      { status: 'available', probes: [] },
-    );
+    expect({ status: a!.status, restored }).toEqual({
+      status: 'available',
+      restored: [{ account: 'a', model: MODEL, by: 'restore' }],
+    });
   });
 }
 

@@ -323,12 +323,13 @@ export class Pool implements AccountPool {
     return Promise.all(
       members.map(async (member): Promise<View> => {
         const limiter = member.limiters.get(model)!;
+        const { id, billingGroup } = member.account;
+        const key = markerKey(id, model);
+        const generation = this.markers.get(key)?.generation;
         const [snapshot, outForMs] = await Promise.all([
           snapshotOf(limiter),
           this.outForMs(member, model),
         ]);
-        const { id, billingGroup } = member.account;
-        const key = markerKey(id, model);
         const reason = this.reasons.get(key);
         let state: AccountState;
         if (outForMs > 0) {
@@ -342,7 +343,9 @@ export class Pool implements AccountPool {
         } else {
           if (reason !== undefined) {
             this.reasons.delete(key);
-            this.emit('restored', { account: id, model, by: 'probe' });
+            // a new generation: restored (by any process sharing the store), not probed
+            const by = this.markers.get(key)?.generation === generation ? 'probe' : 'restore';
+            this.emit('restored', { account: id, model, by });
           }
           const held = snapshot.pausedForMs > 0;
           state = {
