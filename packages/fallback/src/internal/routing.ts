@@ -144,9 +144,9 @@ export class Routing<Req extends ModelRequest, Res> {
       attempt.spill = undefined;
       if (this.done || attempt.lost || attempt.admitted || this.winner !== undefined) return;
       const reason: ModelSkip = { kind: 'spilled', afterMs: spillAfterMs };
-      this.reasons.set(attempt.member, reason);
       this.moved = { model, reason };
-      this.advance();
+      if (this.advance()) this.reasons.set(attempt.member, reason);
+      else this.moved = undefined; // nothing further to wait for
     }, spillAfterMs);
   }
 
