@@ -45,7 +45,9 @@ describe('routing properties', () => {
           reached.set(req.id, [...(reached.get(req.id) ?? []), model]);
           sends.set(model, [...(sends.get(model) ?? []), clock.now()]);
           const { exhausted, latencyMs } = scenario.models[names.indexOf(model)]!;
-          if (latencyMs > 0) await new Promise((resolve) => clock.setTimeout(resolve, latencyMs));
+          if (latencyMs > 0) {
+            await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), latencyMs));
+          }
           if (exhausted) throw refusal.freeQuota();
           return model;
         };
