@@ -35,6 +35,7 @@ export {
 } from './estimate.js';
 export type { LimiterEvents } from './events.js';
 export type { Margin, Packing } from './internal/plan.js';
+export { mayHaveBeenSent } from './internal/sent.js';
 export {
   type CallOutcome,
   type ChatLayer,
