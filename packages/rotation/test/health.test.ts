@@ -1,8 +1,23 @@
-import { isTollgateError, MemoryStore, run } from '@tollgate/core';
+import { isTollgateError, limit, MemoryStore, pipeline, run } from '@tollgate/core';
 import { createFakeClock } from '@tollgate/core/testing';
+import { retry } from '@tollgate/retry';
 import { describe, expect, it } from 'vitest';
-import { type AccountState, AllAccountsUnavailableError, type PoolEvents } from '../src/index.js';
-import { accounts, fakePool, MODEL, QUOTA, refusal, request, rotated } from './helpers.js';
+import {
+  type AccountState,
+  AllAccountsUnavailableError,
+  type PoolEvents,
+  rotate,
+} from '../src/index.js';
+import {
+  accounts,
+  fakePool,
+  MODEL,
+  QUOTA,
+  type Request,
+  refusal,
+  request,
+  rotated,
+} from './helpers.js';
 
 /** `requests` per 2 minutes: windows longer than a minute are not paced. */
 const perTwoMinutes = (requests: number) => ({
@@ -279,6 +294,30 @@ describe('when no account can take the request', () => {
     ]);
     expect(error.returnsInMs).toBe(15_000);
     expect(calls).toBe(0);
+  });
+
+  it('every account throttled in one call: a retry above gets it served by the first one back (LiteLLM #3646)', async () => {
+    const { pool, clock } = fakePool({ accounts: accounts(['a', 'b']) });
+    const seen: Array<[string, number]> = [];
+    const hint = { a: '8', b: '3' } as Record<string, string>;
+    const send = pipeline<Request, string>(
+      retry({ provider: 'dashscope', clock }),
+      rotate(pool),
+      limit(pool.limiterFor),
+    )(async (_r, context) => {
+      const id = context.account!.id;
+      seen.push([id, clock.now()]);
+      if (seen.length <= 2)
+        throw { ...refusal.requestRate(), headers: { 'retry-after': hint[id] } };
+      return id;
+    });
+    const served = run(send, request());
+    await clock.advance(10_000);
+    // a held 8 s, b 3 s: the retry's next attempt goes to b, the first back, and is served
+    expect(await served).toBe('b');
+    expect(seen.map(([id]) => id)).toEqual(['a', 'b', 'b']);
+    expect(seen[2]![1]).toBeGreaterThanOrEqual(3_000);
+    expect(seen[2]![1]).toBeLessThan(8_000);
   });
 
   it('every account tried and held: the last refusal goes up for a retry above', async () => {
