@@ -1,4 +1,13 @@
-import type { CallContext, Clock, Limiter, Quota, QuotaDefinition, Store } from '@tollgate/core';
+import type {
+  Call,
+  CallContext,
+  ChatRequestLike,
+  Clock,
+  Limiter,
+  Quota,
+  QuotaDefinition,
+  Store,
+} from '@tollgate/core';
 import type { Classifier, ErrorKind, Provider } from '@tollgate/retry';
 import type { ChainEvents } from './events.js';
 import { Chain } from './internal/chain.js';
@@ -14,6 +23,15 @@ export interface ModelDefinition {
   readonly quota?: QuotaDefinition | Quota;
   /** A limiter of your own for it (other limiter options, a shared key). */
   readonly limiter?: Limiter;
+  /**
+   * A layer this model's calls go through, below `fallback()` — `rotate(pool)` for a model
+   * whose quota is spread over a pool of accounts — with `limiterFor`, the limiter
+   * `limit(chain.limiterFor)` admits each of them by (`pool.limiterFor`). Instead of `quota`
+   * or `limiter`, so that one chain mixes pooled models with single-quota ones.
+   */
+  readonly layer?: ModelLayer;
+  /** With `layer`: the limiter of each call to this model, from its context. */
+  readonly limiterFor?: (context: CallContext) => Limiter;
   /**
    * The wait budget: how long a request waits for this model alone. Past it, the request also
    * waits for the next model of the chain — still for this one too — and the first of them to
@@ -38,6 +56,11 @@ export interface ModelDefinition {
    */
   readonly contextWindow?: number;
 }
+
+/** A layer for a model's calls, as `rotate(pool)` is: generic in the request and response. */
+export type ModelLayer = <Req extends ChatRequestLike & { readonly model?: string }, Res>(
+  next: Call<Req, Res>,
+) => Call<Req, Res>;
 
 /** A model as the chain holds it. */
 export interface ChainedModel {

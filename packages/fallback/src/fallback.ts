@@ -6,7 +6,7 @@ import {
 } from '@tollgate/core';
 import { checkFunction, checkOptions, mustBe } from '@tollgate/core/validate';
 import type { ModelChain } from './chain.js';
-import { Chain } from './internal/chain.js';
+import { Chain, type Member } from './internal/chain.js';
 import { type ModelRequest, Routing } from './internal/routing.js';
 
 export type { ModelRequest } from './internal/routing.js';
@@ -66,10 +66,20 @@ export function fallback(chain: ModelChain, options: FallbackOptions = {}): Fall
       ? (_request: ModelRequest, context: CallContext) => context.model
       : checkFunction(options.pin, 'fallback.pin');
 
-  return <Req extends ChatRequestLike & ModelRequest, Res>(next: Call<Req, Res>): Call<Req, Res> =>
-    async (request, context) => {
+  return <Req extends ChatRequestLike & ModelRequest, Res>(
+    next: Call<Req, Res>,
+  ): Call<Req, Res> => {
+    const calls = new Map(
+      chain.members.map((member) => [
+        member,
+        member.layer === undefined ? next : member.layer(next),
+      ]),
+    );
+    const callOf = (member: Member) => calls.get(member)!;
+    return async (request, context) => {
       const pinned = pin(request, context);
       const order = pinned === undefined ? chain.members : [chain.member(pinned, 'pinned model')];
-      return new Routing(chain, chain.clock, next, order, request, context).run();
+      return new Routing(chain, chain.clock, callOf, order, request, context).run();
     };
+  };
 }

@@ -3,6 +3,7 @@ export {
   type ModelChain,
   type ModelChainOptions,
   type ModelDefinition,
+  type ModelLayer,
   modelChain,
 } from './chain.js';
 export { ModelsUnavailableError } from './errors.js';

@@ -51,13 +51,29 @@ const rows: ReadonlyArray<BadInputRow> = [
   },
   {
     entry: '`modelChain(options)`',
-    input: 'a model with both `quota` and `limiter`',
+    input: 'a model with two of `quota`, `limiter` and `layer`',
     act: chainOf({
       models: [{ model: 'max', quota: QUOTA, limiter: new Limiter({ quota: QUOTA }) }],
     }),
     via: 'throws',
     error: ConfigurationError,
-    message: 'modelChain.models[0]: give at most one of quota and limiter',
+    message: 'modelChain.models[0]: give at most one of quota, limiter and layer',
+  },
+  {
+    entry: '`modelChain(options)`',
+    input: '`layer` without `limiterFor`, or the other way round',
+    act: chainOf({ models: [{ model: 'max', layer: (next: unknown) => next }] }),
+    via: 'throws',
+    error: ConfigurationError,
+    message: 'modelChain.models[0]: give layer and limiterFor together',
+  },
+  {
+    entry: '`modelChain(options)`',
+    input: '`layer` or `limiterFor` not a function',
+    act: chainOf({ models: [{ model: 'max', layer: 'rotate', limiterFor: () => undefined }] }),
+    via: 'throws',
+    error: ConfigurationError,
+    message: 'modelChain.models[0].layer: must be a function',
   },
   {
     entry: '`modelChain(options)`',
@@ -172,6 +188,19 @@ const rows: ReadonlyArray<BadInputRow> = [
     via: 'throws',
     error: InvalidArgumentError,
     message: "context.model: model 'max' has no quota in the chain",
+  },
+  {
+    entry: '`chain.limiter(model)`',
+    input: 'a model whose calls each have their own limiter (`layer` + `limiterFor`)',
+    act: () =>
+      modelChain({
+        models: [
+          { model: 'max', layer: (next) => next, limiterFor: () => new Limiter({ quota: QUOTA }) },
+        ],
+      }).limiter('max'),
+    via: 'throws',
+    error: InvalidArgumentError,
+    message: "model: model 'max' has one limiter per call (its limiterFor)",
   },
   {
     entry: '`chain.on(event, listener)`',

@@ -78,3 +78,57 @@ describe('with an account pool below', () => {
     expect((error as Error).message).toMatch(/^model: model 'max' has no quota in the chain/);
   });
 });
+
+describe('a chain mixing a pooled model with a single-quota one', () => {
+  function mixed(call: (model: string) => Promise<void>) {
+    const clock = createFakeClock();
+    const pool = accountPool({
+      provider: 'dashscope',
+      clock,
+      accounts: [
+        { id: 'a1', quotas: { max: perTwoMinutes(1) } },
+        { id: 'a2', quotas: { max: perTwoMinutes(1) } },
+      ],
+    });
+    const chain = modelChain({
+      provider: 'dashscope',
+      clock,
+      models: [
+        { model: 'max', layer: rotate(pool), limiterFor: pool.limiterFor },
+        { model: 'turbo', quota: perTwoMinutes(100) },
+      ],
+    });
+    const fallbacks: Array<ChainEvents['fallback']> = [];
+    chain.on('fallback', (event) => fallbacks.push(event));
+    const reached: string[] = [];
+    const send = pipeline<Request, string>(
+      fallback(chain),
+      limit(chain.limiterFor),
+    )(async (_req, context) => {
+      const served = `${context.model}@${context.account?.id ?? '-'}`;
+      reached.push(served);
+      await call(context.model!);
+      return served;
+    });
+    return { clock, chain, send, reached, fallbacks };
+  }
+
+  it('the pooled model rotates over its accounts, then spills to the other', async () => {
+    const { clock, send, reached, fallbacks } = mixed(async () => {});
+    const batch = [run(send, request()), run(send, request()), run(send, request())];
+    await clock.advance(1_000);
+    expect(await Promise.all(batch)).toEqual(['max@a1', 'max@a2', 'turbo@-']);
+    expect(reached).toEqual(['max@a1', 'max@a2', 'turbo@-']);
+    expect(fallbacks.map(({ reason }) => reason.kind)).toEqual(['spilled']);
+  });
+
+  it('all its accounts out of quota: the next model serves, the accounts are not asked again', async () => {
+    const { send, reached, fallbacks } = mixed(async (model) => {
+      if (model === 'max') throw refusal.freeQuota();
+    });
+    expect(await run(send, request())).toBe('turbo@-');
+    expect(await run(send, request())).toBe('turbo@-');
+    expect(reached).toEqual(['max@a1', 'max@a2', 'turbo@-', 'turbo@-']);
+    expect(fallbacks.map(({ reason }) => reason.kind)).toEqual(['no-account', 'no-account']);
+  });
+});

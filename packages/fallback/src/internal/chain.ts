@@ -28,7 +28,13 @@ import {
   type ErrorKind,
   PROVIDERS,
 } from '@tollgate/retry';
-import type { ChainedModel, ModelChain, ModelChainOptions, ModelDefinition } from '../chain.js';
+import type {
+  ChainedModel,
+  ModelChain,
+  ModelChainOptions,
+  ModelDefinition,
+  ModelLayer,
+} from '../chain.js';
 import type { ChainEvents, ModelSkip } from '../events.js';
 
 const CHAIN_KEYS = [
@@ -40,7 +46,16 @@ const CHAIN_KEYS = [
   'provider',
   'classifier',
 ];
-const MODEL_KEYS = ['model', 'quota', 'limiter', 'spillAfterMs', 'maxWaitMs', 'contextWindow'];
+const MODEL_KEYS = [
+  'model',
+  'quota',
+  'limiter',
+  'layer',
+  'limiterFor',
+  'spillAfterMs',
+  'maxWaitMs',
+  'contextWindow',
+];
 const DEFAULT_SPILL_AFTER_MS = 1_000;
 const EVENTS = keysOf<ChainEvents>({ fallback: true, served: true, out: true, error: true });
 const ERROR_KINDS = keysOf<Record<ErrorKind, unknown>>({
@@ -63,9 +78,15 @@ const NO_ACCOUNT = 'TOLLGATE_ALL_ACCOUNTS_UNAVAILABLE';
 /** Retry's give-up errors that carry the last attempt's error and its classification. */
 const GIVE_UPS = ['TOLLGATE_RETRY_EXHAUSTED', 'TOLLGATE_RETRY_AFTER_TOO_LONG'] as const;
 
-/** A model of the chain with its limiter, unless a layer below limits it (a pool's). */
+/**
+ * A model of the chain with its limiter; or the layer its calls go through (`rotate(pool)`)
+ * and the limiter for each of them (`pool.limiterFor`); or neither, when a layer below the
+ * chain limits it.
+ */
 export interface Member extends ChainedModel {
   readonly limiter: Limiter | undefined;
+  readonly layer: ModelLayer | undefined;
+  readonly limiterFor: ((context: CallContext) => Limiter) | undefined;
 }
 
 /**
@@ -76,8 +97,10 @@ export class Chain implements ModelChain {
   readonly models: ReadonlyArray<ChainedModel>;
   readonly members: ReadonlyArray<Member>;
   readonly clock: Clock;
-  readonly limiterFor = (context: CallContext): Limiter =>
-    this.limiterOf(this.member(context.model, 'context.model'), 'context.model');
+  readonly limiterFor = (context: CallContext): Limiter => {
+    const member = this.member(context.model, 'context.model');
+    return member.limiterFor?.(context) ?? this.limiterOf(member, 'context.model');
+  };
 
   private readonly fallbackOn: ReadonlySet<ErrorKind>;
   private readonly probeAfterMs: number;
@@ -128,6 +151,12 @@ export class Chain implements ModelChain {
 
   private limiterOf(member: Member, path: string): Limiter {
     if (member.limiter !== undefined) return member.limiter;
+    if (member.limiterFor !== undefined) {
+      throw new InvalidArgumentError(
+        `model '${member.model}' has one limiter per call (its limiterFor), not one for the chain`,
+        path,
+      );
+    }
     throw new InvalidArgumentError(
       `model '${member.model}' has no quota in the chain (a layer below limits it, such as rotate(pool) with limit(pool.limiterFor))`,
       path,
@@ -231,14 +260,21 @@ function buildMembers(
             above: 0,
             integer: true,
           });
-    if (definition.quota !== undefined && definition.limiter !== undefined) {
-      throw new ConfigurationError('give at most one of quota and limiter', path);
+    const given = (['quota', 'limiter', 'layer'] as const).filter(
+      (key) => definition[key] !== undefined,
+    );
+    if (given.length > 1) {
+      throw new ConfigurationError(`give at most one of quota, limiter and layer`, path);
+    }
+    if ((definition.layer === undefined) !== (definition.limiterFor === undefined)) {
+      throw new ConfigurationError('give layer and limiterFor together', path);
     }
     const spillAfterMs = checkNumber(
       definition.spillAfterMs ?? DEFAULT_SPILL_AFTER_MS,
       `${path}.spillAfterMs`,
       { min: 0, infinity: true },
     );
+    const common = { model, spillAfterMs, contextWindow };
     if (definition.limiter !== undefined) {
       if (definition.maxWaitMs !== undefined) {
         throw new ConfigurationError(
@@ -249,16 +285,24 @@ function buildMembers(
       if (!(definition.limiter instanceof Limiter)) {
         throw new ConfigurationError(mustBe('a Limiter', definition.limiter), `${path}.limiter`);
       }
-      return { model, spillAfterMs, contextWindow, limiter: definition.limiter };
+      return { ...common, limiter: definition.limiter, layer: undefined, limiterFor: undefined };
     }
     if (definition.quota === undefined) {
       if (definition.maxWaitMs !== undefined) {
         throw new ConfigurationError(
-          'only with quota: the layer below that limits this model decides how long it waits',
+          'only with quota: the layer that limits this model decides how long it waits',
           `${path}.maxWaitMs`,
         );
       }
-      return { model, spillAfterMs, contextWindow, limiter: undefined };
+      const layer =
+        definition.layer === undefined
+          ? undefined
+          : checkFunction(definition.layer, `${path}.layer`);
+      const limiterFor =
+        definition.limiterFor === undefined
+          ? undefined
+          : checkFunction(definition.limiterFor, `${path}.limiterFor`);
+      return { ...common, limiter: undefined, layer, limiterFor };
     }
     const maxWaitMs = checkNumber(
       definition.maxWaitMs ?? Number.POSITIVE_INFINITY,
@@ -272,7 +316,7 @@ function buildMembers(
       clock,
       maxWaitMs,
     });
-    return { model, spillAfterMs, contextWindow, limiter };
+    return { ...common, limiter, layer: undefined, limiterFor: undefined };
   });
 }
 

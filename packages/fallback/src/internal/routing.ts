@@ -53,7 +53,8 @@ export class Routing<Req extends ModelRequest, Res> {
   constructor(
     private readonly chain: Chain,
     private readonly clock: Clock,
-    private readonly next: Call<Req, Res>,
+    /** The call below for each model: the next layer, through the model's own `layer` if any. */
+    private readonly callOf: (member: Member) => Call<Req, Res>,
     private readonly order: ReadonlyArray<Member>,
     private readonly request: Req,
     private readonly context: CallContext,
@@ -127,7 +128,7 @@ export class Routing<Req extends ModelRequest, Res> {
       },
     };
     Promise.resolve()
-      .then(() => this.next({ ...this.request, model }, context))
+      .then(() => this.callOf(member)({ ...this.request, model }, context))
       .then(
         (response) => this.settled(attempt, { ok: true, response }),
         (error: unknown) => this.settled(attempt, { ok: false, error }),
