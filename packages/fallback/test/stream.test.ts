@@ -71,15 +71,21 @@ async function exhaustFreeTier(on: Simulator, model: string) {
   on.reset(); // counters from zero; the allowance stays used up
 }
 
+/** A simulator whose preferred model's free tier is spent, and a client down the chain on it. */
+async function exhaustedPreferred() {
+  const on = await startSimulator({
+    models: { [PREFERRED]: QUOTA, [OVERFLOW]: QUOTA },
+    accounts: [{ id: 'acct', keys: ['key'], freeTokens: FREE_TOKENS }],
+    timeScale: TIME_SCALE,
+  });
+  sim = on;
+  await exhaustFreeTier(on, PREFERRED);
+  return { on, ...chainedClient(on) };
+}
+
 describe('streams and the fallback chain (LiteLLM #22296)', () => {
   it('a stream refused with quota exhausted before its first chunk is served by the next model, whole', async () => {
-    sim = await startSimulator({
-      models: { [PREFERRED]: QUOTA, [OVERFLOW]: QUOTA },
-      accounts: [{ id: 'acct', keys: ['key'], freeTokens: FREE_TOKENS }],
-      timeScale: TIME_SCALE,
-    });
-    await exhaustFreeTier(sim, PREFERRED);
-    const { client, fallbacks, served } = chainedClient(sim);
+    const { on, client, fallbacks, served } = await exhaustedPreferred();
 
     const request = {
       model: PREFERRED,
@@ -107,7 +113,7 @@ describe('streams and the fallback chain (LiteLLM #22296)', () => {
     expect(chunks).toBeGreaterThan(2);
     expect(content.length).toBeGreaterThan(0);
     expect(finishReason).not.toBeNull();
-    const predicted = sim.completionTokens({ ...request, model: OVERFLOW });
+    const predicted = on.completionTokens({ ...request, model: OVERFLOW });
     expect(completionTokens).toBe(predicted);
 
     // the chain says so: one reactive move for the refusal, and the served model names it
@@ -127,7 +133,7 @@ describe('streams and the fallback chain (LiteLLM #22296)', () => {
     expect(served[0]!.skipped.map(({ model }) => model)).toEqual([PREFERRED]);
 
     // the preferred model got exactly the refused request; the next model served it once
-    const stats = sim.stats();
+    const stats = on.stats();
     expect(stats.byModel[PREFERRED]).toMatchObject({
       requests: 1,
       admitted: 0,
@@ -143,13 +149,7 @@ describe('streams and the fallback chain (LiteLLM #22296)', () => {
   }, 30_000);
 
   it('a batch of streams on an exhausted preferred model: every one served by the next, nothing lost', async () => {
-    sim = await startSimulator({
-      models: { [PREFERRED]: QUOTA, [OVERFLOW]: QUOTA },
-      accounts: [{ id: 'acct', keys: ['key'], freeTokens: FREE_TOKENS }],
-      timeScale: TIME_SCALE,
-    });
-    await exhaustFreeTier(sim, PREFERRED);
-    const { client, fallbacks, served } = chainedClient(sim);
+    const { on, client, fallbacks, served } = await exhaustedPreferred();
     const COUNT = 8;
 
     const read = async (i: number) => {
@@ -175,7 +175,7 @@ describe('streams and the fallback chain (LiteLLM #22296)', () => {
     const streams = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     expect(streams).toEqual(Array(COUNT).fill({ models: [OVERFLOW], finished: true }));
     expect(served.map(({ model }) => model)).toEqual(Array(COUNT).fill(OVERFLOW));
-    const stats = sim.stats();
+    const stats = on.stats();
     expect(stats.byModel[OVERFLOW]).toMatchObject({ requests: COUNT, admitted: COUNT });
     expect(stats.byModel[PREFERRED]?.admitted ?? 0).toBe(0);
     // each request the preferred model saw was refused for its quota and sent down the chain
