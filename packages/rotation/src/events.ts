@@ -36,6 +36,8 @@ export interface PoolEvents {
     readonly model: string | undefined;
     readonly by: 'restore' | 'probe';
   };
+  /** An account served a call (its response is going up): which one, for which model. */
+  served: { readonly account: string; readonly billingGroup: string; readonly model: string };
   /** Recording a hold or a retirement in the store failed, or a listener threw. */
   error: { readonly error: unknown };
 }

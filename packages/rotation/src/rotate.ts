@@ -123,7 +123,7 @@ export function rotate<Req extends ModelRequest, Res>(
         unwatch = undefined;
       };
       try {
-        return await next(request, {
+        const response = await next(request, {
           ...context,
           ...(joined.signal === undefined ? {} : { signal: joined.signal }),
           account: pick.account.credentials,
@@ -146,6 +146,8 @@ export function rotate<Req extends ModelRequest, Res>(
             context.outputStarted?.();
           },
         });
+        pool.served(pick.account, model);
+        return response;
       } catch (error) {
         if (own.signal.aborted && !context.signal?.aborted) continue; // retired: another account
         const verdict = await pool.report(pick.account, model, error);

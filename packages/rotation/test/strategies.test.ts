@@ -6,11 +6,15 @@ import { accounts, fakePool, MODEL, type Request, refusal, request, rotated } fr
 const served = async (strategy: Strategy, ids: string[], calls: number, extra = {}) => {
   const { pool } = fakePool({ accounts: accounts(ids, extra), strategy });
   const seen: string[] = [];
+  const events: string[] = [];
+  pool.on('served', ({ account, model }) => events.push(`${account}:${model}`));
   const send = rotated(pool, async (_request, context) => {
     seen.push(context.account!.id);
     return 'ok';
   });
   for (let i = 0; i < calls; i++) await run(send, request());
+  // every call's account is named by a served event
+  expect(events).toEqual(seen.map((id) => `${id}:${MODEL}`));
   return { seen, pool };
 };
 

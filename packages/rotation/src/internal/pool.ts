@@ -62,6 +62,7 @@ const EVENTS: ReadonlyArray<keyof PoolEvents> = Object.keys({
   held: true,
   retired: true,
   restored: true,
+  served: true,
   error: true,
 } satisfies Record<keyof PoolEvents, true>) as ReadonlyArray<keyof PoolEvents>;
 
@@ -419,6 +420,11 @@ export class Pool implements AccountPool {
       );
     }
     return limiter;
+  }
+
+  /** Says which account served a call. */
+  served(account: PooledAccount, model: string): void {
+    this.emit('served', { account: account.id, billingGroup: account.billingGroup, model });
   }
 
   private emit<E extends keyof PoolEvents>(event: E, payload: PoolEvents[E]): void {
