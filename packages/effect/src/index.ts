@@ -1,0 +1,1 @@
+export { tollgateClock } from "./Clock.js";

@@ -1,0 +1,49 @@
+import { Limiter } from '@tollgate/core';
+import { Effect } from 'effect';
+import { TestClock } from 'effect/testing';
+import { describe, expect, it } from 'vitest';
+import { tollgateClock } from '../src/Clock.js';
+
+const runTest = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.runPromise(Effect.provide(effect, TestClock.layer()));
+
+describe('tollgateClock', () => {
+  it('reads the TestClock and fires timers only when it is adjusted', () =>
+    runTest(
+      Effect.gen(function* () {
+        const clock = yield* tollgateClock;
+        expect(clock.now()).toBe(0);
+        const fired: number[] = [];
+        clock.setTimeout(() => fired.push(clock.now()), 1000);
+        const cleared = clock.setTimeout(() => fired.push(-1), 1500);
+        yield* TestClock.adjust('999 millis');
+        expect(fired).toEqual([]);
+        clock.clearTimeout(cleared);
+        yield* TestClock.adjust('1 second');
+        expect(fired).toEqual([1000]);
+        expect(clock.now()).toBe(1999);
+      }),
+    ));
+
+  it('drives a limiter: the second request of a 1 RPS quota is admitted after one second', () =>
+    runTest(
+      Effect.gen(function* () {
+        const clock = yield* tollgateClock;
+        const limiter = new Limiter({ quota: { rps: 1 }, clock, margin: { ms: 0 } });
+        const admitted: number[] = [];
+        for (let i = 0; i < 2; i++) {
+          void limiter.acquire().then((permit) => {
+            admitted.push(clock.now());
+            permit.settle();
+          });
+        }
+        yield* TestClock.adjust('10 millis');
+        expect(admitted).toEqual([0]);
+        yield* TestClock.adjust('989 millis');
+        expect(admitted).toEqual([0]);
+        yield* TestClock.adjust('1 millis');
+        expect(admitted).toEqual([0, 1000]);
+        limiter.close();
+      }),
+    ));
+});
