@@ -47,3 +47,19 @@ describe('tollgateClock', () => {
       }),
     ));
 });
+
+describe('tollgateClock timers', () => {
+  it('never call back in the caller’s turn, even at 0 ms', () =>
+    runTest(
+      Effect.gen(function* () {
+        const clock = yield* tollgateClock;
+        const fired: string[] = [];
+        clock.setTimeout(() => fired.push('zero'), 0);
+        clock.setTimeout(() => fired.push('negative'), -5);
+        fired.push('caller');
+        yield* TestClock.adjust('0 millis');
+        yield* Effect.yieldNow;
+        expect(fired).toEqual(['caller', 'zero', 'negative']);
+      }),
+    ));
+});

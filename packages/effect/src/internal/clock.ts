@@ -14,8 +14,15 @@ export const makeTollgateClock: Effect.Effect<TollgateClock> = Effect.gen(functi
   const fork = Effect.runForkWith(services);
   return {
     now: () => clock.currentTimeMillisUnsafe(),
+    // never calls back in the caller's turn, as a host timer would not: a timer of 0 ms yields
+    // to the scheduler first
     setTimeout: (callback: () => void, ms: number) =>
-      fork(Effect.andThen(clock.sleep(Duration.millis(Math.max(0, ms))), Effect.sync(callback))),
+      fork(
+        Effect.andThen(
+          ms > 0 ? clock.sleep(Duration.millis(ms)) : Effect.yieldNow,
+          Effect.sync(callback),
+        ),
+      ),
     clearTimeout: (handle: unknown) => (handle as Fiber.Fiber<void>).interruptUnsafe(),
   };
 });

@@ -1,0 +1,198 @@
+import {
+  type AcquireOptions,
+  Limiter,
+  type LimiterOptions,
+  type LimiterSnapshot,
+  type Permit,
+  type QuotaFeedback,
+  type Store,
+  type TokenEstimate,
+  type Usage,
+} from '@tollgate/core';
+import { Cause, Effect, Exit, type Scope } from 'effect';
+import { type AdmissionError, fromTollgateError } from '../errors.js';
+import { makeTollgateClock } from './clock.js';
+import { mayHaveBeenSent } from './sent.js';
+
+/** Options of `withQuota`. */
+export interface WithQuotaOptions<A, E> {
+  /** What to reserve: a token count, or `{ prompt, output }` (corrected by the learned bias). */
+  readonly tokens: number | TokenEstimate;
+  /** Higher is admitted first; FIFO within a priority. @default 0 */
+  readonly priority?: number;
+  /** Fail with `QuotaWaitTimeout` instead of waiting longer. @default the limiter's */
+  readonly maxWaitMs?: number;
+  /** The usage the provider reported, read from the effect's value. @default none: the booking stays */
+  readonly usage?: (value: A) => Usage | undefined;
+  /**
+   * Whether a failed effect may have reached the provider. Only one that certainly did not is
+   * cancelled (refunded). @default true unless a network error code along the error's `cause`
+   * chain proves the request never left (`ECONNREFUSED`, `ENOTFOUND`, a connect timeout…)
+   */
+  readonly sent?: (error: E) => boolean;
+}
+
+/** What a `Quota` service holds. */
+export interface QuotaService {
+  /** The core limiter, for what this module does not wrap (`on`, `throttle`, `widenMargin`). */
+  readonly limiter: Limiter;
+  /** Runs `self` under this quota; see the module-level `withQuota`. */
+  readonly withQuota: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    options: WithQuotaOptions<A, E>,
+  ) => Effect.Effect<A, E | AdmissionError, R>;
+  /** Waits for a permit you settle or cancel yourself; interruption while waiting books nothing. */
+  readonly acquire: (
+    options?: Omit<AcquireOptions, 'signal'>,
+  ) => Effect.Effect<Permit, AdmissionError>;
+  /** The quota's windows, queue and in-flight permits. */
+  readonly snapshot: Effect.Effect<LimiterSnapshot, AdmissionError>;
+  /** Tells the quota what a provider's answer said: a pause, a throttle. Never fails. */
+  readonly heed: (feedback: QuotaFeedback) => Effect.Effect<void>;
+}
+
+/** Options of a quota built in a layer: the limiter's, less the clock (Effect's) and the store (`QuotaStore`'s). */
+export type QuotaOptions = Omit<LimiterOptions, 'clock' | 'store'>;
+
+/** A rejection of the limiter as a typed failure, or a defect for a bug (a bad argument). */
+const admissionFailure = (error: unknown): Effect.Effect<never, AdmissionError> => {
+  const typed = fromTollgateError(error);
+  return typed === undefined ? Effect.die(error) : Effect.fail(typed);
+};
+
+const tryLimiter = <A>(run: () => Promise<A>): Effect.Effect<A, AdmissionError> =>
+  Effect.flatMap(
+    Effect.promise(() =>
+      run().then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+    ),
+    (result) => (result.ok ? Effect.succeed(result.value) : admissionFailure(result.error)),
+  );
+
+/**
+ * Waits for admission. Interrupting the fiber aborts the wait through an `AbortSignal`, and a
+ * permit admitted in the same instant is cancelled: nothing booked, nothing held.
+ */
+const acquirePermit = (
+  limiter: Limiter,
+  options: Omit<AcquireOptions, 'signal'>,
+  delivered: { permit?: Permit },
+): Effect.Effect<Permit, AdmissionError> =>
+  Effect.callback<Permit, AdmissionError>((resume, signal) => {
+    limiter.acquire({ ...options, signal }).then(
+      (permit) => {
+        delivered.permit = permit;
+        if (signal.aborted) permit.cancel();
+        else resume(Effect.succeed(permit));
+      },
+      (error: unknown) => {
+        if (!signal.aborted) resume(admissionFailure(error));
+      },
+    );
+  });
+
+const settleSafely = (permit: Permit, usage: Usage | undefined): void => {
+  if (permit.state !== 'active') return;
+  try {
+    permit.settle(usage);
+  } catch {
+    // malformed usage: the permit is still active; keep the booking
+    if (permit.state === 'active') permit.settle();
+  }
+};
+
+const usageOf = <A>(read: ((value: A) => Usage | undefined) | undefined, value: A) => {
+  if (read === undefined) return undefined;
+  try {
+    return read(value);
+  } catch {
+    return undefined;
+  }
+};
+
+const wasSent = <E>(sent: ((error: E) => boolean) | undefined, cause: Cause.Cause<E>): boolean => {
+  const failure = cause.reasons.find(Cause.isFailReason);
+  if (failure === undefined) return true; // a defect or an interruption: it may have been sent
+  try {
+    return (sent ?? mayHaveBeenSent)(failure.error);
+  } catch {
+    return true;
+  }
+};
+
+/** The service of one limiter. */
+export function makeQuotaService(limiter: Limiter): QuotaService {
+  const withQuota = <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    options: WithQuotaOptions<A, E>,
+  ): Effect.Effect<A, E | AdmissionError, R> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function* () {
+        const delivered: { permit?: Permit } = {};
+        const admission = yield* Effect.exit(
+          restore(
+            acquirePermit(
+              limiter,
+              {
+                tokens: options.tokens,
+                ...(options.priority === undefined ? {} : { priority: options.priority }),
+                ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }),
+              },
+              delivered,
+            ),
+          ),
+        );
+        if (Exit.isFailure(admission)) {
+          // interrupted as the permit arrived: it was never used
+          if (delivered.permit?.state === 'active') delivered.permit.cancel();
+          return yield* Effect.failCause(admission.cause);
+        }
+        const permit = admission.value;
+        let started = false;
+        const outcome = yield* Effect.exit(
+          restore(
+            Effect.suspend(() => {
+              started = true;
+              return self;
+            }),
+          ),
+        );
+        if (Exit.isSuccess(outcome)) {
+          settleSafely(permit, usageOf(options.usage, outcome.value));
+        } else if (!started || !wasSent(options.sent, outcome.cause)) {
+          if (permit.state === 'active') permit.cancel();
+        } else {
+          // it may have reached the provider, which counts refused requests too: keep the
+          // booking, end the permit
+          settleSafely(permit, undefined);
+        }
+        return yield* outcome;
+      }),
+    );
+
+  return {
+    limiter,
+    withQuota,
+    acquire: (options = {}) => acquirePermit(limiter, options, {}),
+    snapshot: tryLimiter(() => limiter.snapshot()),
+    heed: (feedback) => Effect.promise(() => limiter.heed(feedback)),
+  };
+}
+
+/** A limiter on `store`, timed by Effect's `Clock`, closed when the scope closes. */
+export function makeQuotaIn(
+  store: Store,
+  options: QuotaOptions,
+): Effect.Effect<QuotaService, never, Scope.Scope> {
+  return Effect.map(
+    Effect.acquireRelease(
+      Effect.flatMap(makeTollgateClock, (clock) =>
+        Effect.sync(() => new Limiter({ ...options, store, clock })),
+      ),
+      (limiter) => Effect.sync(() => limiter.close()),
+    ),
+    makeQuotaService,
+  );
+}
