@@ -30,3 +30,4 @@ export {
   withQuota,
 } from './Quota.js';
 export { QuotaStore } from './QuotaStore.js';
+export { type RetryDecision, retrying, retrySchedule } from './Retry.js';

@@ -1,4 +1,5 @@
 import type { LimiterSnapshot } from '@tollgate/core';
+import { quotaFeedback } from '@tollgate/retry';
 import { Effect, Exit, Fiber, Layer } from 'effect';
 import { TestClock } from 'effect/testing';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import {
   QuotaStore,
   QuotaWaitTimeout,
   RequestTooLarge,
+  retrySchedule,
   withQuota,
 } from '../src/index.js';
 
@@ -191,6 +193,45 @@ describe('withQuota', () => {
         expect([snap.inFlight, used(snap, 'tokens')]).toEqual([0, 500]);
       }),
       { ...ONE_PER_SECOND, quota: { rps: 1, tps: 1000, accounting: 'actual' } },
+    ));
+});
+
+describe('withQuota under retrySchedule', () => {
+  it('a refusal pauses the quota for every caller (feedback), and the retry is a new admission', () =>
+    runTest(
+      Effect.gen(function* () {
+        const starts: Array<[string, number]> = [];
+        let refusals = 0;
+        const call = (name: string) =>
+          Effect.flatMap(now, (at) => {
+            starts.push([name, at]);
+            if (name === 'a' && refusals++ === 0) {
+              return Effect.fail({
+                status: 429,
+                headers: { 'retry-after': '1' },
+                error: { code: 'limit_requests', message: 'Requests rate limit exceeded' },
+              });
+            }
+            return Effect.succeed(name);
+          });
+        const limited = (name: string) =>
+          withQuota(call(name), {
+            tokens: 100,
+            feedback: quotaFeedback({ provider: 'dashscope' }),
+          }).pipe(Effect.retry(retrySchedule({ provider: 'dashscope' })));
+        const a = yield* Effect.forkChild(limited('a'));
+        yield* TestClock.adjust('100 millis');
+        const b = yield* Effect.forkChild(limited('b'));
+        yield* TestClock.adjust('5 seconds');
+        expect(yield* Fiber.joinAll([a, b])).toEqual(['a', 'b']);
+        expect(starts[0]).toEqual(['a', 0]);
+        // b arrived at 100 ms, inside the pause the refusal asked for: both wait until 1 s
+        const later = starts.slice(1).map(([, at]) => at);
+        expect(later.length).toBe(2);
+        for (const at of later) expect(at).toBeGreaterThanOrEqual(1000);
+        expect(used(yield* snapshot, 'requests')).toBe(0);
+      }),
+      { quota: { rps: 10, tps: 10_000 }, margin: { ms: 0, widen: false } },
     ));
 });
 

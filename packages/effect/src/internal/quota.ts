@@ -1,5 +1,6 @@
 import {
   type AcquireOptions,
+  type CallOutcome,
   Limiter,
   type LimiterOptions,
   type LimiterSnapshot,
@@ -10,7 +11,7 @@ import {
   type Usage,
 } from '@tollgate/core';
 import { Cause, Effect, Exit, type Scope } from 'effect';
-import { type AdmissionError, fromTollgateError } from '../errors.js';
+import { type AdmissionError, fromTollgateError, isProviderFailure } from '../errors.js';
 import { makeTollgateClock } from './clock.js';
 import { mayHaveBeenSent } from './sent.js';
 
@@ -30,6 +31,16 @@ export interface WithQuotaOptions<A, E> {
    * chain proves the request never left (`ECONNREFUSED`, `ENOTFOUND`, a connect timeout…)
    */
   readonly sent?: (error: E) => boolean;
+  /**
+   * What the answer says about the quota — `quotaFeedback({ provider })` of `@tollgate/retry`:
+   * a rate refusal pauses the quota for every caller sharing it, a burst refusal throttles it.
+   * Heeded before the answer goes up, so a retry above is admitted under it. A classified
+   * failure (`RateLimited`…) is passed as its `cause`, the provider's own error.
+   * @default none
+   */
+  readonly feedback?: (
+    outcome: CallOutcome<A>,
+  ) => QuotaFeedback | undefined | PromiseLike<QuotaFeedback | undefined>;
 }
 
 /** What a `Quota` service holds. */
@@ -122,6 +133,31 @@ const wasSent = <E>(sent: ((error: E) => boolean) | undefined, cause: Cause.Caus
   }
 };
 
+/** Asks `feedback` what the outcome says and tells the limiter; a failing `feedback` is ignored. */
+const heedOutcome = <A, E>(
+  limiter: Limiter,
+  feedback: WithQuotaOptions<A, E>['feedback'],
+  outcome: Exit.Exit<A, E>,
+): Effect.Effect<void> => {
+  if (feedback === undefined) return Effect.void;
+  let answer: CallOutcome<A>;
+  if (Exit.isSuccess(outcome)) answer = { ok: true, response: outcome.value };
+  else {
+    const failure = outcome.cause.reasons.find(Cause.isFailReason);
+    if (failure === undefined) return Effect.void; // interrupted or a defect: no answer
+    const error: unknown = failure.error;
+    answer = { ok: false, error: isProviderFailure(error) ? error.cause : error };
+  }
+  return Effect.promise(async () => {
+    try {
+      const verdict = await feedback(answer);
+      if (verdict !== undefined) await limiter.heed(verdict);
+    } catch {
+      // a broken feedback function must not change the call's outcome
+    }
+  });
+};
+
 /** The service of one limiter. */
 export function makeQuotaService(limiter: Limiter): QuotaService {
   const withQuota = <A, E, R>(
@@ -168,6 +204,7 @@ export function makeQuotaService(limiter: Limiter): QuotaService {
           // booking, end the permit
           settleSafely(permit, undefined);
         }
+        yield* heedOutcome(limiter, options.feedback, outcome);
         return yield* outcome;
       }),
     );
