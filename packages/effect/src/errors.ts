@@ -261,3 +261,85 @@ export function fromClassification(
       return new UnknownFailure(fields);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the promise-based layers give up with
+
+/** `@tollgate/retry` stopped retrying: attempts or time budget spent, a hint too long, the budget out. */
+export class RetryGaveUp extends Data.TaggedError('RetryGaveUp')<{
+  readonly reason: 'max-attempts' | 'max-elapsed' | 'retry-after-too-long' | 'budget';
+  readonly attempts: number;
+  /** The last attempt's failure, classified. */
+  readonly last: ProviderFailure;
+  readonly cause: unknown;
+}> {}
+
+/** `@tollgate/fallback`: no model of the chain could take the request. */
+export class ModelsUnavailable extends Data.TaggedError('ModelsUnavailable')<{
+  readonly models: ReadonlyArray<{ readonly model: string; readonly reason: unknown }>;
+  readonly cause: unknown;
+}> {}
+
+/** `@tollgate/rotation`: every account of the pool is held or out. */
+export class AccountsUnavailable extends Data.TaggedError('AccountsUnavailable')<{
+  /** When the first held account returns, in ms (Infinity when none will). */
+  readonly returnsInMs: number;
+  readonly cause: unknown;
+}> {}
+
+/** What a call through Tollgate's layers can fail with besides its own errors. */
+export type PipelineFailure =
+  | AdmissionError
+  | ProviderFailure
+  | RetryGaveUp
+  | ModelsUnavailable
+  | AccountsUnavailable;
+
+const RETRY_REASONS = {
+  TOLLGATE_RETRY_AFTER_TOO_LONG: 'retry-after-too-long',
+  TOLLGATE_RETRY_BUDGET_EXCEEDED: 'budget',
+} as const;
+
+/**
+ * Any error a Tollgate layer or a provider rejects with, as a tagged error: core's (see
+ * {@link fromTollgateError}), retry's give-ups, fallback's and rotation's "nothing can take it",
+ * and else the provider's failure, classified. `undefined` for a bug in the caller's code
+ * (core's `ConfigurationError`, `InvalidArgumentError`, `PermitStateError`): make it a defect.
+ */
+export function fromPipelineError(
+  error: unknown,
+  options: ClassifyErrorOptions = {},
+): PipelineFailure | undefined {
+  if (!isTollgateError(error)) return classifyError(error, options);
+  const admission = fromTollgateError(error);
+  if (admission !== undefined) return admission;
+  const code: string = error.code;
+  const fields = error as unknown as Record<string, unknown>;
+  switch (code) {
+    case 'TOLLGATE_RETRY_EXHAUSTED':
+    case 'TOLLGATE_RETRY_AFTER_TOO_LONG':
+    case 'TOLLGATE_RETRY_BUDGET_EXCEEDED':
+      return new RetryGaveUp({
+        reason:
+          code === 'TOLLGATE_RETRY_EXHAUSTED'
+            ? (fields.reason as 'max-attempts' | 'max-elapsed')
+            : RETRY_REASONS[code],
+        attempts: fields.attempts as number,
+        last: classifyError(fields.lastError, options),
+        cause: error,
+      });
+    case 'TOLLGATE_MODELS_UNAVAILABLE':
+      return new ModelsUnavailable({
+        models: fields.models as ReadonlyArray<{ model: string; reason: unknown }>,
+        cause: error,
+      });
+    case 'TOLLGATE_ALL_ACCOUNTS_UNAVAILABLE':
+      return new AccountsUnavailable({ returnsInMs: fields.returnsInMs as number, cause: error });
+    case 'TOLLGATE_CONFIGURATION':
+    case 'TOLLGATE_INVALID_ARGUMENT':
+    case 'TOLLGATE_PERMIT_STATE':
+      return undefined;
+    default:
+      return classifyError(error, options);
+  }
+}

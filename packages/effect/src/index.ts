@@ -1,5 +1,6 @@
-export { tollgateClock } from './Clock.js';
+export { effectClock, tollgateClock } from './Clock.js';
 export {
+  AccountsUnavailable,
   type AdmissionError,
   AuthRejected,
   BadRequest,
@@ -7,8 +8,11 @@ export {
   ContextTooLong,
   classifyError,
   fromClassification,
+  fromPipelineError,
   fromTollgateError,
   isProviderFailure,
+  ModelsUnavailable,
+  type PipelineFailure,
   type ProviderFailure,
   ProviderUnavailable,
   QuotaClosed,
@@ -17,10 +21,12 @@ export {
   QuotaWaitTimeout,
   RateLimited,
   RequestTooLarge,
+  RetryGaveUp,
   StoreFailure,
   StoreUnavailable,
   UnknownFailure,
 } from './errors.js';
+export { type EffectCallContext, fromTollgate, pipelineEffect } from './Pipeline.js';
 export {
   makeQuota,
   Quota,
