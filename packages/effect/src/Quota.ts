@@ -6,6 +6,7 @@ import type { Effect as Eff, Layer as L, Scope } from 'effect';
 import { Context, Layer } from 'effect';
 import type { AdmissionError } from './errors.js';
 import {
+  checkWithQuotaOptions,
   makeQuotaIn,
   type QuotaOptions,
   type QuotaService,
@@ -56,6 +57,8 @@ export class Quota extends Context.Service<Quota, QuotaService>()('@tollgate/eff
  *   and the in-flight slot is freed. Only a failure whose `cause` chain proves the request never
  *   left (or that `sent` says was not sent) is cancelled and refunded.
  * - Admission failures are typed: `QuotaWaitTimeout`, `RequestTooLarge`, `StoreFailure`…
+ * - Options are checked at the call: an unknown one, or a `usage` / `sent` / `feedback` that
+ *   is not a function, throws core's `InvalidArgumentError`.
  *
  * @example
  * const reply = yield* withQuota(callModel(request), {
@@ -66,5 +69,7 @@ export class Quota extends Context.Service<Quota, QuotaService>()('@tollgate/eff
 export const withQuota = <A, E, R>(
   self: Eff.Effect<A, E, R>,
   options: WithQuotaOptions<A, E>,
-): Eff.Effect<A, E | AdmissionError, R | Quota> =>
-  Quota.use((quota) => quota.withQuota(self, options));
+): Eff.Effect<A, E | AdmissionError, R | Quota> => {
+  checkWithQuotaOptions(options);
+  return Quota.use((quota) => quota.withQuota(self, options));
+};

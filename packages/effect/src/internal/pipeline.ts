@@ -1,4 +1,12 @@
-import { type Call, type CallContext, type Layer, pipeline, run } from '@tollgate/core';
+import {
+  type Call,
+  type CallContext,
+  ConfigurationError,
+  type Layer,
+  pipeline,
+  run,
+} from '@tollgate/core';
+import { checkFunction, mustBe } from '@tollgate/core/validate';
 import { Cause, Effect, Exit } from 'effect';
 import {
   type ClassifyErrorOptions,
@@ -51,6 +59,12 @@ export function pipelineEffect<Req, Res, E, R>(
   call: (request: Req, context: CallContext) => Effect.Effect<Res, E, R>,
   options: ClassifyErrorOptions = {},
 ): (request: Req, context?: EffectCallContext) => Effect.Effect<Res, E | PipelineFailure, R> {
+  // composed now, so that a layer that is not a function throws here (ConfigurationError)
+  if (!Array.isArray(layers)) {
+    throw new ConfigurationError(mustBe('an array', layers), 'pipelineEffect.layers');
+  }
+  const compose = pipeline<Req, Res>(...layers);
+  checkFunction(call, 'pipelineEffect.call');
   return (request, context = {}) =>
     Effect.flatMap(Effect.context<R>(), (services) => {
       const carried = new WeakMap<object, Carried>();
@@ -75,7 +89,7 @@ export function pipelineEffect<Req, Res, E, R>(
         }
         throw new Carried(exit.cause);
       };
-      const composed = pipeline(...layers)(promiseCall);
+      const composed = compose(promiseCall);
       return fromTollgatePromise<Res, E>(
         (signal) => run(composed, request, { ...context, signal }),
         { ...options, carried },

@@ -1,6 +1,8 @@
 import {
   type AcquireOptions,
   type CallOutcome,
+  ConfigurationError,
+  InvalidArgumentError,
   Limiter,
   type LimiterOptions,
   type LimiterSnapshot,
@@ -10,6 +12,7 @@ import {
   type TokenEstimate,
   type Usage,
 } from '@tollgate/core';
+import { checkFunction, checkOptions } from '@tollgate/core/validate';
 import { Cause, Effect, Exit, type Scope } from 'effect';
 import { type AdmissionError, fromTollgateError, isProviderFailure } from '../errors.js';
 import { makeTollgateClock } from './clock.js';
@@ -158,13 +161,30 @@ const heedOutcome = <A, E>(
   });
 };
 
+const WITH_QUOTA_KEYS = ['tokens', 'priority', 'maxWaitMs', 'usage', 'sent', 'feedback'];
+
+/**
+ * Checks `withQuota`'s options where they enter (an `InvalidArgumentError`, thrown): unknown
+ * keys, and functions that are not. `tokens`, `priority` and `maxWaitMs` are the limiter's to
+ * check: a bad one is a defect of the effect.
+ */
+export function checkWithQuotaOptions(options: unknown): void {
+  const record = checkOptions(options, 'withQuota', WITH_QUOTA_KEYS, InvalidArgumentError);
+  for (const name of ['usage', 'sent', 'feedback']) {
+    if (record[name] !== undefined) {
+      checkFunction(record[name], `withQuota.${name}`, InvalidArgumentError);
+    }
+  }
+}
+
 /** The service of one limiter. */
 export function makeQuotaService(limiter: Limiter): QuotaService {
   const withQuota = <A, E, R>(
     self: Effect.Effect<A, E, R>,
     options: WithQuotaOptions<A, E>,
-  ): Effect.Effect<A, E | AdmissionError, R> =>
-    Effect.uninterruptibleMask((restore) =>
+  ): Effect.Effect<A, E | AdmissionError, R> => {
+    checkWithQuotaOptions(options);
+    return Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* () {
         const delivered: { permit?: Permit } = {};
         const admission = yield* Effect.exit(
@@ -208,6 +228,7 @@ export function makeQuotaService(limiter: Limiter): QuotaService {
         return yield* outcome;
       }),
     );
+  };
 
   return {
     limiter,
@@ -226,7 +247,17 @@ export function makeQuotaIn(
   return Effect.map(
     Effect.acquireRelease(
       Effect.flatMap(makeTollgateClock, (clock) =>
-        Effect.sync(() => new Limiter({ ...options, store, clock })),
+        Effect.sync(() => {
+          for (const name of ['clock', 'store'] as const) {
+            if (typeof options === 'object' && options !== null && name in options) {
+              throw new ConfigurationError(
+                `not an option here: the ${name === 'clock' ? "clock is Effect's Clock" : "store is QuotaStore's"}`,
+                `Quota.${name}`,
+              );
+            }
+          }
+          return new Limiter({ ...options, store, clock });
+        }),
       ),
       (limiter) => Effect.sync(() => limiter.close()),
     ),
