@@ -7,6 +7,10 @@ import { isTollgateError } from '@tollgate/core';
 import { type Classification, classify, type Provider } from '@tollgate/retry';
 import { Data, Duration } from 'effect';
 
+/** The message of `cause` when it is an error with one, else `fallback`. */
+const messageOf = (cause: unknown, fallback: string): string =>
+  cause instanceof Error && cause.message !== '' ? cause.message : fallback;
+
 // ---------------------------------------------------------------------------------------------
 // The limiter's errors
 
@@ -18,7 +22,11 @@ export class QuotaWaitTimeout extends Data.TaggedError('QuotaWaitTimeout')<{
   /** The whole wait the limiter computed, when it knew it. */
   readonly expectedWaitMs: number | undefined;
   readonly cause?: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(this.cause, `not admitted within maxWaitMs=${this.maxWaitMs}`);
+  }
+}
 
 /**
  * An `AbortSignal` of your own stopped the wait: core's `WaitAbortedError`. Interrupting the
@@ -27,7 +35,11 @@ export class QuotaWaitTimeout extends Data.TaggedError('QuotaWaitTimeout')<{
 export class QuotaWaitAborted extends Data.TaggedError('QuotaWaitAborted')<{
   readonly waitedMs: number;
   readonly cause?: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(this.cause, `wait aborted after ${Math.round(this.waitedMs)} ms`);
+  }
+}
 
 /** The request can never be admitted: a window never holds that much. Core's `RequestTooLargeError`. */
 export class RequestTooLarge extends Data.TaggedError('RequestTooLarge')<{
@@ -37,24 +49,43 @@ export class RequestTooLarge extends Data.TaggedError('RequestTooLarge')<{
   readonly limit: number;
   readonly requested: number;
   readonly cause?: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(
+      this.cause,
+      `request needs ${this.requested} in window ${this.window}, which never holds more than ${this.limit}`,
+    );
+  }
+}
 
 /** The store cannot be reached now and recorded nothing: core's `StoreUnavailableError`. */
 export class StoreUnavailable extends Data.TaggedError('StoreUnavailable')<{
   /** When the store suggests being asked again. */
   readonly retryInMs: number;
   readonly cause?: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(this.cause, `the store is unavailable; ask again in ${this.retryInMs} ms`);
+  }
+}
 
 /** The store failed (answered nonsense, a script error): core's `StoreError`. */
 export class StoreFailure extends Data.TaggedError('StoreFailure')<{
   readonly cause?: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(this.cause, 'the store failed');
+  }
+}
 
 /** The limiter was closed (its layer released) while the request waited: `LimiterClosedError`. */
 export class QuotaClosed extends Data.TaggedError('QuotaClosed')<{
   readonly cause?: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(this.cause, 'limiter is closed');
+  }
+}
 
 /** What waiting for admission can fail with. */
 export type AdmissionError =
@@ -128,6 +159,13 @@ interface ProviderFailureFields {
   readonly cause: unknown;
 }
 
+/** `kind (status code): message`, from the classification, else the cause's message. */
+const describe = (classification: Classification, cause: unknown): string => {
+  const where = [classification.status, classification.code].filter((part) => part !== undefined);
+  const what = classification.message ?? messageOf(cause, 'no message');
+  return `${classification.kind}${where.length > 0 ? ` (${where.join(' ')})` : ''}: ${what}`;
+};
+
 const hint = (classification: Classification): Duration.Duration | undefined =>
   classification.retryAfterMs === undefined
     ? undefined
@@ -140,19 +178,39 @@ export class RateLimited extends Data.TaggedError('RateLimited')<
     /** How long the provider asked to wait, when it said. */
     readonly retryAfter: Duration.Duration | undefined;
   }
-> {}
+> {
+  override get message(): string {
+    return describe(this.classification, this.cause);
+  }
+}
 
 /** The account or model is out of quota (free tier used up, billing): rotate or fall back. */
-export class QuotaExhausted extends Data.TaggedError('QuotaExhausted')<ProviderFailureFields> {}
+export class QuotaExhausted extends Data.TaggedError('QuotaExhausted')<ProviderFailureFields> {
+  override get message(): string {
+    return describe(this.classification, this.cause);
+  }
+}
 
 /** The key was rejected (401, 403). */
-export class AuthRejected extends Data.TaggedError('AuthRejected')<ProviderFailureFields> {}
+export class AuthRejected extends Data.TaggedError('AuthRejected')<ProviderFailureFields> {
+  override get message(): string {
+    return describe(this.classification, this.cause);
+  }
+}
 
 /** The request exceeds the model's context window: a larger model may take it. */
-export class ContextTooLong extends Data.TaggedError('ContextTooLong')<ProviderFailureFields> {}
+export class ContextTooLong extends Data.TaggedError('ContextTooLong')<ProviderFailureFields> {
+  override get message(): string {
+    return describe(this.classification, this.cause);
+  }
+}
 
 /** Any other 4xx: the request itself is wrong. */
-export class BadRequest extends Data.TaggedError('BadRequest')<ProviderFailureFields> {}
+export class BadRequest extends Data.TaggedError('BadRequest')<ProviderFailureFields> {
+  override get message(): string {
+    return describe(this.classification, this.cause);
+  }
+}
 
 /** A 5xx, a timeout or a network failure: passing, retried with backoff. */
 export class ProviderUnavailable extends Data.TaggedError('ProviderUnavailable')<
@@ -160,10 +218,18 @@ export class ProviderUnavailable extends Data.TaggedError('ProviderUnavailable')
     readonly kind: 'server' | 'timeout' | 'network';
     readonly retryAfter: Duration.Duration | undefined;
   }
-> {}
+> {
+  override get message(): string {
+    return describe(this.classification, this.cause);
+  }
+}
 
 /** Nothing Tollgate recognises (a `TypeError` of your own code, say): not retried. */
-export class UnknownFailure extends Data.TaggedError('UnknownFailure')<ProviderFailureFields> {}
+export class UnknownFailure extends Data.TaggedError('UnknownFailure')<ProviderFailureFields> {
+  override get message(): string {
+    return describe(this.classification, this.cause);
+  }
+}
 
 /** A provider failure, by what to do about it. */
 export type ProviderFailure =
@@ -272,20 +338,38 @@ export class RetryGaveUp extends Data.TaggedError('RetryGaveUp')<{
   /** The last attempt's failure, classified. */
   readonly last: ProviderFailure;
   readonly cause: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(
+      this.cause,
+      `retrying stopped (${this.reason}) after ${this.attempts} attempts: ${this.last.message}`,
+    );
+  }
+}
 
 /** `@tollgate/fallback`: no model of the chain could take the request. */
 export class ModelsUnavailable extends Data.TaggedError('ModelsUnavailable')<{
   readonly models: ReadonlyArray<{ readonly model: string; readonly reason: unknown }>;
   readonly cause: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(
+      this.cause,
+      `no model could take the request (${this.models.map((m) => m.model).join(', ')})`,
+    );
+  }
+}
 
 /** `@tollgate/rotation`: every account of the pool is held or out. */
 export class AccountsUnavailable extends Data.TaggedError('AccountsUnavailable')<{
   /** When the first held account returns, in ms (Infinity when none will). */
   readonly returnsInMs: number;
   readonly cause: unknown;
-}> {}
+}> {
+  override get message(): string {
+    return messageOf(this.cause, 'every account is held or out');
+  }
+}
 
 /** What a call through Tollgate's layers can fail with besides its own errors. */
 export type PipelineFailure =
