@@ -1,8 +1,9 @@
 import { Limiter } from '@tollgate/core';
-import { Effect } from 'effect';
+import { createFakeClock } from '@tollgate/core/testing';
+import { Clock, Effect, Fiber } from 'effect';
 import { TestClock } from 'effect/testing';
 import { describe, expect, it } from 'vitest';
-import { tollgateClock } from '../src/Clock.js';
+import { effectClock, tollgateClock } from '../src/Clock.js';
 
 const runTest = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.provide(effect, TestClock.layer()));
@@ -62,4 +63,44 @@ describe('tollgateClock timers', () => {
         expect(fired).toEqual(['caller', 'zero', 'negative']);
       }),
     ));
+});
+
+describe('tollgateClock long timers', () => {
+  it('a timer longer than a host timer holds (2^31 − 1 ms) fires once, when due', () =>
+    runTest(
+      Effect.gen(function* () {
+        const clock = yield* tollgateClock;
+        let fired = 0;
+        clock.setTimeout(() => fired++, 2 ** 31 + 1000);
+        yield* TestClock.adjust(2 ** 31);
+        expect(fired).toBe(0);
+        yield* TestClock.adjust(1000);
+        expect(fired).toBe(1);
+      }),
+    ));
+});
+
+describe('effectClock', () => {
+  it("runs Effect's time on a Tollgate clock: sleeps end when that clock reaches them", async () => {
+    const fake = createFakeClock();
+    const clock = effectClock(fake);
+    let woke: number | undefined;
+    const fiber = Effect.runFork(
+      Effect.sleep('1 second').pipe(
+        Effect.andThen(Clock.currentTimeMillis),
+        Effect.tap((now) =>
+          Effect.sync(() => {
+            woke = now;
+          }),
+        ),
+        Effect.provideService(Clock.Clock, clock),
+      ),
+    );
+    const start = fake.now();
+    await fake.advance(999);
+    expect(woke).toBeUndefined();
+    await fake.advance(1);
+    await Effect.runPromise(Fiber.join(fiber));
+    expect(woke).toBe(start + 1000);
+  });
 });
