@@ -23,16 +23,12 @@ import { classifyError, effectClock, fromTollgate, pipelineEffect } from '@tollg
 import { fallback, modelChain } from '@tollgate/fallback';
 import { withTollgate } from '@tollgate/openai';
 import { quotaFeedback, retry } from '@tollgate/retry';
-import {
-  type AccountDefinition,
-  accountPool,
-  type LimiterFactory,
-  rotate,
-} from '@tollgate/rotation';
+import { accountPool, type LimiterFactory, rotate } from '@tollgate/rotation';
 import { presets } from '@tollgate/simulator';
 import { Clock, Effect, Exit, Stream } from 'effect';
 import OpenAI from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { poolAccounts } from '../../batch/src/accounts.js';
 import { envNumber } from '../../batch/src/env.js';
 import { realTimeMargin } from '../../batch/src/margin.js';
 import { formatReasons } from '../../batch/src/report.js';
@@ -78,16 +74,10 @@ const limiterFor =
 const pool = accountPool({
   provider: 'dashscope',
   clock,
-  accounts: ACCOUNTS.flatMap(({ id, keys }) =>
-    keys.map(
-      (key): AccountDefinition => ({
-        id: key,
-        apiKey: key,
-        baseURL: simulator.url,
-        billingGroup: id,
-        quotas: Object.fromEntries(MODELS.map((model) => [model, limiterFor(model)])),
-      }),
-    ),
+  accounts: poolAccounts(
+    ACCOUNTS,
+    simulator.url,
+    Object.fromEntries(MODELS.map((model) => [model, limiterFor(model)])),
   ),
 });
 const chain = modelChain({

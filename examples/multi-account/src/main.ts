@@ -17,15 +17,10 @@
 import { Limiter } from '@tollgate/core';
 import { dashscope } from '@tollgate/core/presets';
 import { withTollgate } from '@tollgate/openai';
-import {
-  type AccountDefinition,
-  accountPool,
-  type LimiterFactory,
-  type PoolEvents,
-  rotate,
-} from '@tollgate/rotation';
+import { accountPool, type LimiterFactory, type PoolEvents, rotate } from '@tollgate/rotation';
 import { type AccountConfig, presets } from '@tollgate/simulator';
 import OpenAI from 'openai';
+import { poolAccounts } from '../../batch/src/accounts.js';
 import { lowerBoundSeconds, type QuotaRates, QWEN3_MAX } from '../../batch/src/bound.js';
 import { envNumber } from '../../batch/src/env.js';
 import { realTimeMargin } from '../../batch/src/margin.js';
@@ -59,17 +54,7 @@ const qwen3Max: LimiterFactory = ({ store, key }) =>
 const pool = accountPool({
   provider: 'dashscope',
   clock,
-  accounts: simulated.flatMap(({ id, keys }) =>
-    keys.map(
-      (key): AccountDefinition => ({
-        id: key,
-        apiKey: key,
-        baseURL: simulator.url,
-        billingGroup: id,
-        quotas: { [MODEL]: qwen3Max },
-      }),
-    ),
-  ),
+  accounts: poolAccounts(simulated, simulator.url, { [MODEL]: qwen3Max }),
 });
 const retirements: Array<PoolEvents['retired'] & { readonly atMs: number }> = [];
 pool.on('retired', (event) => retirements.push({ ...event, atMs: clock.now() }));

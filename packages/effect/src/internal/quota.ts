@@ -6,6 +6,7 @@ import {
   Limiter,
   type LimiterOptions,
   type LimiterSnapshot,
+  mayHaveBeenSent,
   type Permit,
   type QuotaFeedback,
   type Store,
@@ -16,7 +17,6 @@ import { checkFunction, checkOptions } from '@tollgate/core/validate';
 import { Cause, Effect, Exit, type Scope } from 'effect';
 import { type AdmissionError, fromTollgateError, isProviderFailure } from '../errors.js';
 import { makeTollgateClock } from './clock.js';
-import { mayHaveBeenSent } from './sent.js';
 
 /** Options of `withQuota`. */
 export interface WithQuotaOptions<A, E> {
