@@ -37,8 +37,11 @@ export interface ChatMessageLike {
   readonly role: string;
   readonly content?: string | ReadonlyArray<ChatContentPartLike> | null;
   readonly name?: string;
+  /** Function tool calls (`function`) and custom ones (`custom`, openai 6), counted as text. */
   readonly tool_calls?: ReadonlyArray<{
+    readonly type?: string;
     readonly function?: { readonly name?: string; readonly arguments?: string };
+    readonly custom?: { readonly name?: string; readonly input?: string };
   }>;
 }
 
@@ -265,9 +268,15 @@ export function chatEstimator(options: ChatEstimatorOptions = {}): TokenEstimato
         if (toolCalls !== undefined) {
           for (const call of toolCalls) {
             const fn = call.function;
-            if (fn === undefined) continue;
-            if (typeof fn.name === 'string') prompt += estimateTextTokens(fn.name);
-            if (typeof fn.arguments === 'string') prompt += estimateTextTokens(fn.arguments);
+            if (fn !== undefined) {
+              if (typeof fn.name === 'string') prompt += estimateTextTokens(fn.name);
+              if (typeof fn.arguments === 'string') prompt += estimateTextTokens(fn.arguments);
+            }
+            const custom = call.custom;
+            if (custom !== undefined) {
+              if (typeof custom.name === 'string') prompt += estimateTextTokens(custom.name);
+              if (typeof custom.input === 'string') prompt += estimateTextTokens(custom.input);
+            }
           }
         }
       }

@@ -101,6 +101,18 @@ describe('chatEstimator', () => {
     };
     // 3 + 4 + get_weather (3) + {"city":"Paris"} (1.5 + 1 + 2 + 2 + 1.5 = 8) + noop (1)
     expect(defaultChatEstimator.estimate(request).prompt).toBe(19);
+    // openai 6's custom tool calls: their name and input, as text
+    const custom: ChatRequestLike = {
+      messages: [
+        {
+          role: 'assistant',
+          tool_calls: [
+            { type: 'custom', custom: { name: 'get_weather', input: '{"city":"Paris"}' } },
+          ],
+        },
+      ],
+    };
+    expect(defaultChatEstimator.estimate(custom).prompt).toBe(18); // 3 + 4 + 3 + 8
   });
 
   it('counts text parts as text and every other part as an image', () => {

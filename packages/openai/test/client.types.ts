@@ -1,7 +1,7 @@
 /**
  * Compile-time checks (tsc only, not run): a wrapped client keeps the SDK's own types.
  */
-import { Limiter } from '@tollgate/core';
+import { type ChatRequestLike, defaultChatEstimator, Limiter } from '@tollgate/core';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { Stream } from 'openai/streaming';
 import { tollgate, tollgateFetch, withTollgate } from '../src/index.js';
@@ -65,4 +65,19 @@ export async function typed(): Promise<void> {
   withTollgate(new OpenAI({ apiKey: 'sk-test' }), { limiter, fetch: globalThis.fetch });
   // @ts-expect-error a limiter is required
   withTollgate(new OpenAI({ apiKey: 'sk-test' }), {});
+}
+
+/** The SDK's own request type, custom tool calls included, is a core `ChatRequestLike`. */
+export function sdkRequestIsChatRequestLike(): number {
+  const request: OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming = {
+    model: 'qwen3-max',
+    messages: [
+      {
+        role: 'assistant',
+        tool_calls: [{ id: 't1', type: 'custom', custom: { name: 'run', input: 'ls' } }],
+      },
+    ],
+  };
+  const asChat: ChatRequestLike = request;
+  return defaultChatEstimator.estimate(asChat).prompt;
 }
