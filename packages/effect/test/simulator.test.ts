@@ -3,8 +3,8 @@
  * simulated models; the preferred one has a small quota, so the overflow must go down the
  * chain — `fallback()` and `limit()` as promise layers around the Effect call — before any 429.
  */
-import { Limiter, limit } from '@tollgate/core';
-import { fallback, modelChain } from '@tollgate/fallback';
+import { limit } from '@tollgate/core';
+import { fallback } from '@tollgate/fallback';
 import { withTollgate } from '@tollgate/openai';
 import { quotaFeedback, retry } from '@tollgate/retry';
 import { type Simulator, startSimulator } from '@tollgate/simulator';
@@ -12,17 +12,16 @@ import { Effect, Exit } from 'effect';
 import OpenAI from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  NO_429,
+  OVERFLOW,
+  PREFERRED,
+  RPM,
+  saturatedChain,
+  simulatedLimiter,
+  TIME_SCALE,
+} from '../../fallback/test/support/saturated.js';
 import { classifyError, fromTollgate, type ProviderFailure, pipelineEffect } from '../src/index.js';
-
-const PREFERRED = 'qwen3-max';
-const OVERFLOW = 'qwen-plus';
-const RPM = 30;
-const MODELS = {
-  [PREFERRED]: { rpm: RPM, tpm: 1_000_000, rps: false, tps: false, burst: false },
-  [OVERFLOW]: { rpm: 600, tpm: 1_000_000, rps: false, tps: false, burst: false },
-} as const;
-const TIME_SCALE = 20;
-const NO_429 = { 'request-rate': 0, burst: 0, 'token-rate': 0, 'quota-exhausted': 0 };
 
 let sim: Simulator | undefined;
 afterEach(async () => {
@@ -45,27 +44,10 @@ const request = (i: number): ChatRequest => ({
 
 describe('against the simulator', () => {
   it('a batch of 60 as Effects through fallback → retry → limit: every reply, no 429, the overflow on the second model', async () => {
-    sim = await startSimulator({
-      models: MODELS,
-      accounts: [{ id: 'acct', keys: ['key'] }],
-      timeScale: TIME_SCALE,
-    });
+    const started = await saturatedChain();
+    sim = started.sim;
+    const { chain } = started;
     const on = sim;
-    const limiterOf = (rpm: number) =>
-      new Limiter({
-        quota: { rpm, tpm: 1_000_000 },
-        key: `sim:${rpm}`,
-        clock: on.clock,
-        margin: { ms: 100 * TIME_SCALE },
-      });
-    const chain = modelChain({
-      provider: 'dashscope',
-      clock: on.clock,
-      models: [
-        { model: PREFERRED, limiter: limiterOf(RPM), spillAfterMs: 10_000 },
-        { model: OVERFLOW, limiter: limiterOf(600) },
-      ],
-    });
     const client = new OpenAI({ baseURL: on.url, apiKey: 'key', maxRetries: 0 });
     const send = pipelineEffect<ChatRequest, ChatCompletion, ProviderFailure, never>(
       [
@@ -104,16 +86,12 @@ describe('against the simulator', () => {
 
   it('a withTollgate client as an Effect: interrupting the batch leaves nothing queued or in flight', async () => {
     sim = await startSimulator({
-      models: { [PREFERRED]: MODELS[PREFERRED] },
+      models: { [PREFERRED]: { rpm: RPM, tpm: 1_000_000, rps: false, tps: false, burst: false } },
       accounts: [{ id: 'acct', keys: ['key'] }],
       timeScale: TIME_SCALE,
     });
     const on = sim;
-    const limiter = new Limiter({
-      quota: { rpm: RPM, tpm: 1_000_000 },
-      clock: on.clock,
-      margin: { ms: 100 * TIME_SCALE },
-    });
+    const limiter = simulatedLimiter(on, RPM);
     const client = withTollgate(new OpenAI({ baseURL: on.url, apiKey: 'key' }), {
       limiter,
       provider: 'dashscope',

@@ -3,22 +3,19 @@
  * as its layer (`layers: [fallback(chain)]`, `limiter: chain.limiterFor`). Two simulated models;
  * the preferred one has a small quota, so overflow must go down the chain — before any 429.
  */
-import { Limiter } from '@tollgate/core';
 import { withTollgate } from '@tollgate/openai';
-import { type Simulator, startSimulator } from '@tollgate/simulator';
+import type { Simulator } from '@tollgate/simulator';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ChainEvents, fallback, modelChain } from '../src/index.js';
-
-const PREFERRED = 'qwen3-max';
-const OVERFLOW = 'qwen-plus';
-const RPM = 30;
-const MODELS = {
-  [PREFERRED]: { rpm: RPM, tpm: 1_000_000, rps: false, tps: false, burst: false },
-  [OVERFLOW]: { rpm: 600, tpm: 1_000_000, rps: false, tps: false, burst: false },
-} as const;
-const TIME_SCALE = 20;
-const NO_429 = { 'request-rate': 0, burst: 0, 'token-rate': 0, 'quota-exhausted': 0 };
+import { type ChainEvents, fallback } from '../src/index.js';
+import {
+  NO_429,
+  OVERFLOW,
+  PREFERRED,
+  RPM,
+  saturatedChain,
+  TIME_SCALE,
+} from './support/saturated.js';
 
 let sim: Simulator | undefined;
 afterEach(async () => {
@@ -28,30 +25,10 @@ afterEach(async () => {
 
 describe('against the simulator', () => {
   it('a saturated model sends its overflow down the chain with no 429, and gets traffic back once free', async () => {
-    sim = await startSimulator({
-      models: MODELS,
-      accounts: [{ id: 'acct', keys: ['key'] }],
-      timeScale: TIME_SCALE,
-    });
+    const started = await saturatedChain();
+    sim = started.sim;
+    const { chain } = started;
     const on = sim;
-    const limiterOf = (rpm: number) =>
-      new Limiter({
-        quota: { rpm, tpm: 1_000_000 },
-        key: `sim:${rpm}`,
-        clock: on.clock,
-        // event-loop jitter between admission and arrival is real time: 100 real ms on a loaded VM
-        margin: { ms: 100 * TIME_SCALE },
-      });
-    const chain = modelChain({
-      provider: 'dashscope',
-      clock: on.clock,
-      models: [
-        // paced at one request per 2 s (simulated): in a 10 s budget it takes a handful, and
-        // the rest spills (while still waiting for it too)
-        { model: PREFERRED, limiter: limiterOf(RPM), spillAfterMs: 10_000 },
-        { model: OVERFLOW, limiter: limiterOf(600) },
-      ],
-    });
     const fallbacks: Array<ChainEvents['fallback']> = [];
     chain.on('fallback', (event) => fallbacks.push(event));
     const client = withTollgate(new OpenAI({ baseURL: on.url, apiKey: 'key', maxRetries: 0 }), {
