@@ -34,6 +34,8 @@ function describe({ model, reason }: { model: string; reason: ModelSkip }): stri
       return reason.expectedWaitMs === undefined
         ? `${model} not admitted within ${reason.maxWaitMs} ms`
         : `${model} needs ${Math.ceil(reason.expectedWaitMs)} ms > ${reason.maxWaitMs} ms`;
+    case 'too-large':
+      return `${model} never holds ${reason.requested} in ${reason.window} (limit ${reason.limit})`;
     case 'no-account':
       return `${model} has no account that can take it`;
     case 'refused':

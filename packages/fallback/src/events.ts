@@ -8,6 +8,8 @@ import type { Classification } from '@tollgate/retry';
  * - `over-budget`: its limiter gave up on the request: not admitted within its `maxWaitMs`
  *   (nothing was sent). `expectedWaitMs` is the wait the limiter computed, when it knew it at
  *   once.
+ * - `too-large`: the request needs more than one of the model's windows ever holds
+ *   (`RequestTooLargeError`: nothing was sent); another model's quota may hold it.
  * - `no-account`: `rotate(pool)` below found no account of its pool that can take the request
  *   (`AllAccountsUnavailableError`); `returnsInMs` is when the first one returns.
  * - `refused`: the call failed with a classification listed in `fallbackOn` (reactive).
@@ -20,6 +22,12 @@ export type ModelSkip =
       readonly kind: 'over-budget';
       readonly maxWaitMs: number;
       readonly expectedWaitMs: number | undefined;
+    }
+  | {
+      readonly kind: 'too-large';
+      readonly window: string;
+      readonly limit: number;
+      readonly requested: number;
     }
   | { readonly kind: 'no-account'; readonly returnsInMs: number }
   | { readonly kind: 'refused'; readonly classification: Classification }

@@ -109,6 +109,27 @@ describe('proactive fallback', () => {
     expect((reason as { expectedWaitMs: number }).expectedWaitMs).toBeGreaterThan(1_000);
   });
 
+  it('a request larger than a model can ever hold goes to one whose quota holds it', async () => {
+    const { send, reached, served } = chained([
+      { model: 'small', quota: { windows: [{ unit: 'tokens', limit: 50, windowMs: 60_000 }] } },
+      { model: 'large', quota: perTwoMinutes(100) },
+    ]);
+    // the default estimate reserves the prompt and 100 output tokens: more than 50
+    expect(await ask(send)).toBe('large');
+    expect(reached).toEqual(['large']);
+    expect(served[0]!.skipped).toEqual([
+      {
+        model: 'small',
+        reason: {
+          kind: 'too-large',
+          window: expect.any(String),
+          limit: 50,
+          requested: expect.any(Number),
+        },
+      },
+    ]);
+  });
+
   it('an abort while waiting for two models stops both waits and books nothing', async () => {
     const { chain, send, clock, reached } = chained([
       { model: 'max', quota: perTwoMinutes(1) },

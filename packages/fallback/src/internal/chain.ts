@@ -187,6 +187,10 @@ export class Chain implements ModelChain {
     const giveUp = GIVE_UPS.find((code) => isTollgateError(error, code));
     const failure = giveUp === undefined ? error : (error as { lastError: unknown }).lastError;
     if (isTollgateError(failure, 'TOLLGATE_WAIT_TIMEOUT')) return overBudget(failure);
+    if (isTollgateError(failure, 'TOLLGATE_REQUEST_TOO_LARGE')) {
+      const { window, limit, requested } = failure;
+      return { kind: 'too-large', window, limit, requested };
+    }
     // @tollgate/rotation's, read by its code: this package does not depend on it
     if (isTollgateError(failure) && (failure.code as string) === NO_ACCOUNT) {
       const { returnsInMs } = failure as { returnsInMs?: unknown };

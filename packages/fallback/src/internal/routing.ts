@@ -253,7 +253,7 @@ export class Routing<Req extends ModelRequest, Res> {
 
 /** A skip that proves nothing was sent on the attempt, so other waits go on undisturbed. */
 function unsent(skip: ModelSkip | undefined): skip is ModelSkip {
-  return skip?.kind === 'over-budget' || skip?.kind === 'no-account';
+  return skip?.kind === 'over-budget' || skip?.kind === 'too-large' || skip?.kind === 'no-account';
 }
 
 function larger(known: number | undefined, window: number | undefined): number | undefined {
