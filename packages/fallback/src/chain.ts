@@ -75,9 +75,10 @@ export interface ModelChainOptions {
   /**
    * The classified failures that send a request to the next model. `bad-request` and `auth`
    * are the caller's fault and fail the same everywhere: list them only if your models differ
-   * there. `context-length` goes only to a model with a larger `contextWindow`. A throttle
-   * (`request-rate`, `token-rate`, `burst`) is better left to `retry()` and the limiter.
-   * @default ['quota-exhausted']
+   * there. `context-length` goes only to a model with a larger `contextWindow`; when no model
+   * left has one, the refusal goes up as it is. A throttle (`request-rate`, `token-rate`,
+   * `burst`) is better left to `retry()` and the limiter.
+   * @default ['quota-exhausted', 'context-length']
    */
   readonly fallbackOn?: ReadonlyArray<ErrorKind>;
   /**

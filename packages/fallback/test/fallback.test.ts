@@ -235,8 +235,8 @@ describe('reactive fallback', () => {
         if (model === 'max') throw refusal.tooLong();
         return model;
       },
-      { fallbackOn: ['quota-exhausted', 'context-length'] },
     );
+    // context-length is in the default fallbackOn
     expect(await ask(send)).toBe('long');
     expect(reached).toEqual(['max', 'long']);
     expect(served[0]!.skipped.map(({ model, reason }) => [model, reason.kind])).toEqual([
@@ -247,7 +247,11 @@ describe('reactive fallback', () => {
   });
 
   it('does not fall back on a bad request, nor on a kind not in fallbackOn', async () => {
-    for (const refuse of [refusal.badRequest, refusal.tooLong]) {
+    const cases = [
+      { refuse: refusal.badRequest, fallbackOn: undefined },
+      { refuse: refusal.tooLong, fallbackOn: ['quota-exhausted' as const] },
+    ];
+    for (const { refuse, fallbackOn } of cases) {
       const failure = refuse();
       const { send, reached, fallbacks } = chained(
         [
@@ -257,11 +261,28 @@ describe('reactive fallback', () => {
         async () => {
           throw failure;
         },
+        fallbackOn === undefined ? {} : { fallbackOn },
       );
       await expect(ask(send)).rejects.toBe(failure);
       expect(reached).toEqual(['max']);
       expect(fallbacks).toEqual([]);
     }
+  });
+
+  it('a request too long for every model known to be larger: the refusal itself goes up', async () => {
+    const failure = refusal.tooLong();
+    const { send, reached } = chained(
+      [
+        { model: 'max', quota: perTwoMinutes(100), contextWindow: 128_000 },
+        { model: 'plus', quota: perTwoMinutes(100), contextWindow: 32_000 },
+        { model: 'unknown-window', quota: perTwoMinutes(100) },
+      ],
+      async () => {
+        throw failure;
+      },
+    );
+    await expect(ask(send)).rejects.toBe(failure);
+    expect(reached).toEqual(['max']);
   });
 
   it('does not fall back once output has started', async () => {

@@ -125,7 +125,7 @@ export class Chain implements ModelChain {
             provider: checkOneOf(options.provider ?? 'generic', 'modelChain.provider', PROVIDERS),
           })
         : checkFunction(options.classifier, 'modelChain.classifier');
-    const fallbackOn: unknown = options.fallbackOn ?? ['quota-exhausted'];
+    const fallbackOn: unknown = options.fallbackOn ?? ['quota-exhausted', 'context-length'];
     if (!Array.isArray(fallbackOn)) {
       throw new ConfigurationError(mustBe('an array', fallbackOn), 'modelChain.fallbackOn');
     }

@@ -207,6 +207,14 @@ export class Routing<Req extends ModelRequest, Res> {
     if (skip.kind === 'refused' && skip.classification.kind === 'context-length') {
       this.refusedTooLong = true;
       this.tooLongFor = larger(this.tooLongFor, member.contextWindow);
+      // no model known to hold more: the refusal itself is the answer
+      const roomier = this.order.some(
+        (other) => other !== member && !this.excluded.has(other) && this.fits(other),
+      );
+      if (!roomier) {
+        this.finish(() => this.reject(error));
+        return;
+      }
     }
     if (skip.kind === 'refused') this.chain.refused(member, skip.classification);
     this.exclude(member, skip);
