@@ -373,14 +373,30 @@ export class Pool implements AccountPool {
 
   /** How long the account stays out for the model; 0 when it is not out. */
   private async outForMs(member: Member, model: string): Promise<number> {
-    const marker = await this.marker(member, model);
-    return (await marker.snapshot()).pausedForMs;
+    // the generation and the marker last seen read together: one round trip while no restore
+    // has moved the account on (then the new generation's marker is read)
+    const known = this.markers.get(markerKey(member.account.id, model));
+    const [generation, seen] = await Promise.all([
+      this.generationOf(member),
+      known?.limiter.snapshot(),
+    ]);
+    if (known !== undefined && known.generation === generation && seen !== undefined) {
+      return seen.pausedForMs;
+    }
+    return (await this.markerOf(member, model, generation).snapshot()).pausedForMs;
   }
 
   /** The out marker of the account's current generation for the model. */
   private async marker(member: Member, model: string): Promise<Limiter> {
-    const snapshot = await member.restores.snapshot();
-    const generation = snapshot.windows[0]!.used;
+    return this.markerOf(member, model, await this.generationOf(member));
+  }
+
+  /** How many times the account was restored: its generation. */
+  private async generationOf(member: Member): Promise<number> {
+    return (await member.restores.snapshot()).windows[0]!.used;
+  }
+
+  private markerOf(member: Member, model: string, generation: number): Limiter {
     const key = markerKey(member.account.id, model);
     const known = this.markers.get(key);
     if (known !== undefined && known.generation === generation) return known.limiter;
