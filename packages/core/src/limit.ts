@@ -153,10 +153,10 @@ export function limit<Req, Res>(
 
   return (next) => async (request, context) => {
     const quota = limiterOf(context);
-    const { signal, waiting, admitted, ...below } = context;
+    const { signal, admitted } = context;
     const tokens = tokensOf(request, context);
     const rank = typeof priority === 'function' ? priority(request, context) : priority;
-    waiting?.();
+    context.waiting?.();
     const permit = await quota.acquire({
       tokens,
       priority: rank,
@@ -176,11 +176,7 @@ export function limit<Req, Res>(
     }
     let response: Res;
     try {
-      response = await next(request, {
-        ...below,
-        ...(signal === undefined ? {} : { signal }),
-        permit,
-      });
+      response = await next(request, { ...withoutHooks(context), permit });
     } catch (error) {
       if (permit.state === 'active') {
         if (wasSent(quota, error)) permit.settle();
@@ -229,6 +225,13 @@ function readOpenAIUsage(response: unknown, malformed: Malformed): Usage | undef
     ...(completionTokens === undefined ? {} : { completionTokens }),
     ...(totalTokens === undefined ? {} : { totalTokens }),
   };
+}
+
+/** The context without the hooks meant for this `limit()` alone; itself when it has none. */
+function withoutHooks(context: CallContext): CallContext {
+  if (context.waiting === undefined && context.admitted === undefined) return context;
+  const { waiting: _waiting, admitted: _admitted, ...below } = context;
+  return below;
 }
 
 function limiterResolver(limiter: LimiterFor): (context: CallContext) => Limiter {

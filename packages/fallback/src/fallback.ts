@@ -79,7 +79,7 @@ export function fallback(chain: ModelChain, options: FallbackOptions = {}): Fall
     return async (request, context) => {
       const pinned = pin(request, context);
       const order = pinned === undefined ? chain.members : [chain.member(pinned, 'pinned model')];
-      return new Routing(chain, chain.clock, callOf, order, request, context).run();
+      return new Routing(chain, callOf, order, request, context).run();
     };
   };
 }

@@ -1,4 +1,4 @@
-import type { Call, CallContext, Clock, TimerHandle } from '@tollgate/core';
+import type { Call, CallContext, TimerHandle } from '@tollgate/core';
 import { anySignal } from '@tollgate/core/signals';
 import { ModelsUnavailableError } from '../errors.js';
 import type { ModelSkip } from '../events.js';
@@ -52,7 +52,6 @@ export class Routing<Req extends ModelRequest, Res> {
 
   constructor(
     private readonly chain: Chain,
-    private readonly clock: Clock,
     /** The call below for each model: the next layer, through the model's own `layer` if any. */
     private readonly callOf: (member: Member) => Call<Req, Res>,
     private readonly order: ReadonlyArray<Member>,
@@ -141,7 +140,7 @@ export class Routing<Req extends ModelRequest, Res> {
     const { spillAfterMs, model } = attempt.member;
     if (this.done || attempt.lost || attempt.admitted || attempt.spill !== undefined) return;
     if (!Number.isFinite(spillAfterMs)) return;
-    attempt.spill = this.clock.setTimeout(() => {
+    attempt.spill = this.chain.clock.setTimeout(() => {
       attempt.spill = undefined;
       if (this.done || attempt.lost || attempt.admitted || this.winner !== undefined) return;
       const reason: ModelSkip = { kind: 'spilled', afterMs: spillAfterMs };
@@ -254,7 +253,7 @@ export class Routing<Req extends ModelRequest, Res> {
 
   private stopSpill(attempt: Attempt): void {
     if (attempt.spill === undefined) return;
-    this.clock.clearTimeout(attempt.spill);
+    this.chain.clock.clearTimeout(attempt.spill);
     attempt.spill = undefined;
   }
 }
